@@ -1,0 +1,28 @@
+"""The `pvrelief` console entry: it only wires the parts together.
+
+Each area registers its commands from a module of its own (``pvrelief/cmd_*.py``), so the
+collector, the allocator and the simulator never import each other through the CLI.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(
+    name="pvrelief",
+    help="Monitoring and revenue allocation for PV poverty-relief plants.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+# Each module has `register(app: typer.Typer) -> None`.
+COMMAND_MODULES = ("pvrelief.cmd_config",)
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(_name).register(app)
+
+
+def main() -> None:  # pragma: no cover - console script
+    app()

@@ -1,0 +1,235 @@
+"""Local InfluxDB and Mosquitto servers for the demo, the tests and the benchmarks.
+
+One code path starts them everywhere: a private port on 127.0.0.1, a private data folder under
+``var/``, a generated config file, and a readiness check with a deadline. ``influxd`` has no
+daemon mode, so both servers run as child processes that we own and stop.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import httpx
+
+DEFAULT_VAR = Path(__file__).resolve().parent.parent / "var"
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 15.0
+
+
+class ServiceError(RuntimeError):
+    """A local server could not be found, started or stopped."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def find_binary(name: str) -> str:
+    for candidate in (shutil.which(name), f"/usr/sbin/{name}", f"/usr/bin/{name}"):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    package = "influxdb" if name == "influxd" else name
+    raise ServiceError(
+        f"{name} not found; install it with: apt-get install -y {package} (or run `make test`)"
+    )
+
+
+class LocalServer:
+    """A child-process server with a private folder; start() blocks until it answers."""
+
+    name = "server"
+
+    def __init__(self, root: Path, port: int | None = None) -> None:
+        self.root = Path(root)
+        self.port = port or free_port()
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    # subclasses fill these in
+    def _command(self) -> list[str]:
+        raise NotImplementedError
+
+    def _ready(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def log_path(self) -> Path:
+        return self.root / f"{self.name}.log"
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self, timeout: float = START_TIMEOUT_S) -> Self:
+        if self.running:
+            return self
+        self.root.mkdir(parents=True, exist_ok=True)
+        cmd = self._command()
+        log = self.log_path.open("ab")
+        try:
+            self._proc = subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,  # a Ctrl-C in the terminal is ours to handle, not theirs
+            )
+        finally:
+            log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise ServiceError(
+                    f"{self.name} exited with {self._proc.returncode} on start; "
+                    f"last log lines:\n{self.tail_log()}"
+                )
+            if self._ready():
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise ServiceError(
+            f"{self.name} did not answer on 127.0.0.1:{self.port} within {timeout:.0f} s; "
+            f"last log lines:\n{self.tail_log()}"
+        )
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+    def kill(self) -> None:
+        """Stop without a clean shutdown, as a power cut would."""
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+
+    def tail_log(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+class InfluxServer(LocalServer):
+    """InfluxDB 1.x (Debian's ``influxdb``) speaking the v1 HTTP API on a private port."""
+
+    name = "influxd"
+
+    def __init__(self, root: Path, port: int | None = None, rpc_port: int | None = None) -> None:
+        super().__init__(root, port)
+        self.rpc_port = rpc_port or free_port()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _config_text(self) -> str:
+        d = self.root
+        return f"""reporting-disabled = true
+bind-address = "127.0.0.1:{self.rpc_port}"
+
+[meta]
+  dir = "{d}/meta"
+  logging-enabled = false
+
+[data]
+  dir = "{d}/data"
+  wal-dir = "{d}/wal"
+  query-log-enabled = false
+  trace-logging-enabled = false
+
+[monitor]
+  store-enabled = false
+
+[http]
+  enabled = true
+  bind-address = "127.0.0.1:{self.port}"
+  auth-enabled = false
+  log-enabled = false
+  max-body-size = 25000000
+
+[continuous_queries]
+  enabled = false
+
+[subscriber]
+  enabled = false
+"""
+
+    def _command(self) -> list[str]:
+        binary = find_binary("influxd")
+        conf = self.root / "influxdb.conf"
+        conf.write_text(self._config_text())
+        return [binary, "run", "-config", str(conf)]
+
+    def _ready(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/ping", timeout=0.5).status_code == 204
+        except httpx.HTTPError:
+            return False
+
+    def create_database(self, db: str) -> None:
+        self.query(f'CREATE DATABASE "{db}"', method="POST")
+
+    def query(self, q: str, db: str | None = None, method: str = "GET") -> list[dict]:
+        """Run InfluxQL; return the ``series`` of the first statement (empty list when none)."""
+        params = {"q": q, "epoch": "ns"}
+        if db:
+            params["db"] = db
+        r = httpx.request(method, f"{self.url}/query", params=params, timeout=30)
+        r.raise_for_status()
+        result = r.json()["results"][0]
+        if "error" in result:
+            raise ServiceError(f"InfluxQL error for {q!r}: {result['error']}")
+        return list(result.get("series", []))
+
+
+class MosquittoServer(LocalServer):
+    """Mosquitto 2.x (Debian's ``mosquitto``) on a private port, anonymous, loopback only."""
+
+    name = "mosquitto"
+
+    def _command(self) -> list[str]:
+        binary = find_binary("mosquitto")
+        d = self.root
+        # As root mosquitto drops to user `mosquitto`, which cannot write our folder: stay root.
+        user = "user root\n" if os.geteuid() == 0 else ""
+        conf = d / "mosquitto.conf"
+        conf.write_text(
+            f"{user}listener {self.port} 127.0.0.1\n"
+            "allow_anonymous true\n"
+            "persistence true\n"
+            f"persistence_location {d}/\n"
+            "autosave_interval 30\n"
+            "log_dest stdout\n"
+            "max_queued_messages 100000\n"
+        )
+        return [binary, "-c", str(conf)]
+
+    def _ready(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                return True
+        except OSError:
+            return False
