@@ -1,0 +1,113 @@
+"""Per-device decoders, built once from a profile: register blocks -> canonical fields.
+
+Scale factors are applied as the profile says (a SunSpec ``sunssf`` point, or a fixed scale).
+A "not implemented" sentinel becomes ``None`` with quality NOT_IMPLEMENTED, never 0; a value
+that cannot be right (a scale factor outside -10..10, a non-finite float) becomes INVALID.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from collector.codec import decode_raw, is_sentinel
+from collector.plan import Read, locate, plan_reads
+from collector.reading import Quality
+from config.profiles import Point, Profile
+
+SF_RANGE = range(-10, 11)
+
+
+@dataclass(slots=True)
+class Decoded:
+    fields: dict[str, float | None] = field(default_factory=dict)
+    quality: dict[str, Quality] = field(default_factory=dict)
+    raw: dict[str, int | float | str] = field(default_factory=dict)
+    status: str | None = None
+    faults: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    point: Point
+    read: int
+    offset: int
+
+
+class DeviceDecoder:
+    """The read plan and decoders of one profile; shared by every device with that profile."""
+
+    def __init__(self, profile: Profile, max_hole: int = 50) -> None:
+        self.profile = profile
+        wanted = [p for p in profile.points if p.field or p.role in ("status", "faults")]
+        wanted = [p for p in wanted if p.role != "ident"]
+        sfs = {p.sf for p in wanted if p.sf}
+        needed = wanted + [profile.by_name[name] for name in sorted(sfs)]
+        self.reads: list[Read] = plan_reads(needed, max_hole=max_hole)
+        self._values = [self._slot(p) for p in wanted if p.role == "value"]
+        self._sfs = {name: self._slot(profile.by_name[name]) for name in sfs}
+        self._status = [self._slot(p) for p in wanted if p.role == "status"]
+        self._faults = [self._slot(p) for p in wanted if p.role == "faults"]
+        self.fields = [p.field for p in wanted if p.role == "value" and p.field]
+
+    def _slot(self, p: Point) -> _Slot:
+        i, off = locate(p, self.reads)
+        return _Slot(p, i, off)
+
+    def _raw(self, slot: _Slot, blocks: Sequence[Sequence[int]]) -> int | float | str:
+        p = slot.point
+        words = blocks[slot.read][slot.offset : slot.offset + p.size]
+        return decode_raw(p.type, list(words), p.word_order)
+
+    def decode(self, blocks: Sequence[Sequence[int]]) -> Decoded:
+        fam = self.profile.sentinels
+        out = Decoded()
+        sf_values: dict[str, int | None] = {}
+        for name, slot in self._sfs.items():
+            raw = self._raw(slot, blocks)
+            out.raw[name] = raw
+            sf_values[name] = None if is_sentinel(fam, "sunssf", raw, slot.point.sentinel) \
+                else int(raw)
+        for slot in self._values:
+            p = slot.point
+            assert p.field is not None
+            raw = self._raw(slot, blocks)
+            out.raw[p.name] = raw
+            if is_sentinel(fam, p.type, raw, p.sentinel):
+                out.fields[p.field] = None
+                out.quality[p.field] = Quality.NOT_IMPLEMENTED
+                continue
+            value = float(raw)  # type: ignore[arg-type]
+            if p.sf is not None:
+                sf = sf_values[p.sf]
+                if sf is None:
+                    out.fields[p.field] = None
+                    out.quality[p.field] = Quality.NOT_IMPLEMENTED
+                    continue
+                if sf not in SF_RANGE:
+                    out.fields[p.field] = None
+                    out.quality[p.field] = Quality.INVALID
+                    continue
+                value = value * 10.0**sf
+            value = value * p.scale * p.factor
+            if not math.isfinite(value):
+                out.fields[p.field] = None
+                out.quality[p.field] = Quality.INVALID
+                continue
+            out.fields[p.field] = round(value, 9)  # drop float noise from 10**sf products
+        for slot in self._status:
+            raw = self._raw(slot, blocks)
+            if not is_sentinel(fam, slot.point.type, raw, slot.point.sentinel):
+                enum = slot.point.enum or {}
+                out.status = enum.get(int(raw), f"code_{raw}")  # type: ignore[arg-type]
+        faults: list[int] = []
+        for slot in self._faults:
+            raw = self._raw(slot, blocks)
+            if is_sentinel(fam, slot.point.type, raw, slot.point.sentinel):
+                continue
+            bits = int(raw)  # type: ignore[arg-type]
+            codes = slot.point.codes or {}
+            faults += [codes.get(b, b) for b in range(slot.point.size * 16) if bits >> b & 1]
+        out.faults = tuple(faults)
+        return out

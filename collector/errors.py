@@ -1,0 +1,47 @@
+"""Collector errors, by what a caller can do about them.
+
+CollectorError
+ +-- SourceError      a device or broker could not be read (retry later, per device)
+ |    +-- DeviceTimeout       no answer within the timeout
+ |    +-- DeviceException     the device answered with a Modbus exception code
+ +-- DecodeError      bytes arrived but do not make a reading (drop them, count them)
+ +-- SinkError        a reading could not be delivered (keep it, retry)
+      +-- SinkAuthError       401/403: retrying will not help until the config is fixed
+
+pymodbus, aiomqtt and httpx exceptions are mapped to these inside their adapters only.
+"""
+
+from __future__ import annotations
+
+
+class CollectorError(Exception):
+    pass
+
+
+class SourceError(CollectorError):
+    def __init__(self, device: str, message: str) -> None:
+        super().__init__(f"device {device}: {message}")
+        self.device = device
+
+
+class DeviceTimeout(SourceError):
+    pass
+
+
+class DeviceException(SourceError):
+    def __init__(self, device: str, code: int, address: int) -> None:
+        super().__init__(device, f"Modbus exception {code} reading address {address}")
+        self.code = code
+        self.address = address
+
+
+class DecodeError(CollectorError):
+    pass
+
+
+class SinkError(CollectorError):
+    pass
+
+
+class SinkAuthError(SinkError):
+    pass

@@ -1,0 +1,57 @@
+"""Load a config file into the pydantic model; every error names file, line, field and owner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from config.errors import ConfigError
+from config.profiles import ProfileRegistry, load_registry
+from config.schema import Config
+from config.validation import dotted, format_errors
+from config.yamlpos import Loc, line_of, load_yaml_with_lines
+
+
+def load_config(path: str | Path, registry: ProfileRegistry | None = None) -> Config:
+    """Parse and validate ``path``. Raises ConfigError listing every problem found."""
+    path = Path(path)
+    data, lines = load_yaml_with_lines(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}:1: the top level must be a mapping")
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as e:
+        problems = format_errors(e, lines, str(path), data)
+        raise ConfigError("\n".join(problems), problems) from None
+    registry = registry or load_registry()
+    problems = []
+    for ci, county in enumerate(data.get("counties") or []):
+        for loc, dev in _raw_devices(county, ("counties", ci)):
+            name = dev.get("profile")
+            if isinstance(name, str) and name not in registry:
+                line = line_of(lines, (*loc, "profile"))
+                problems.append(
+                    f"{path}:{line}: {dotted((*loc, 'profile'))} (device {dev.get('id')!r}): "
+                    f"unknown profile {name!r}; known: {', '.join(sorted(registry))}"
+                )
+    if problems:
+        raise ConfigError("\n".join(problems), problems)
+    return cfg
+
+
+def _raw_devices(county: dict, loc: Loc) -> list[tuple[Loc, dict]]:
+    found: list[tuple[Loc, dict]] = []
+
+    def plants(holder: dict, hloc: Loc) -> None:
+        for pi, plant in enumerate(holder.get("plants") or []):
+            for di, dev in enumerate(plant.get("devices") or []):
+                found.append(((*hloc, "plants", pi, "devices", di), dev))
+
+    plants(county, loc)
+    for ti, town in enumerate(county.get("townships") or []):
+        tloc = (*loc, "townships", ti)
+        plants(town, tloc)
+        for vi, village in enumerate(town.get("villages") or []):
+            plants(village, (*tloc, "villages", vi))
+    return found
