@@ -1,0 +1,141 @@
+"""The simulated fleet: every configured device, its Modbus server, and the physics loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from config.profiles import ProfileRegistry, load_registry
+from config.schema import Config, Plant
+from collector.clock import SimClock
+from simulator.devices import SimInverter, SimMeter
+from simulator.modbus_server import SimServer
+from simulator.physics import PlantPhysics, ac_power_kw, dc_power_kw
+
+log = logging.getLogger(__name__)
+DAY_NS = 86_400 * 10**9
+
+
+def _unit_rand(*parts: object) -> float:
+    """A stable number in [0, 1) from the parts: the same fleet on every run."""
+    h = hashlib.sha256(repr(parts).encode()).digest()
+    return int.from_bytes(h[:8], "little") / 2**64
+
+
+@dataclass
+class SimPlant:
+    plant: Plant
+    physics: PlantPhysics
+    inverters: list[SimInverter]
+    meters: list[SimMeter]
+    kwp: np.ndarray
+    rated: np.ndarray
+
+
+class Fleet:
+    def __init__(self, config: Config, clock: SimClock,
+                 registry: ProfileRegistry | None = None) -> None:
+        self.config = config
+        self.clock = clock
+        registry = registry or load_registry()
+        sim = config.simulator
+        self.plants: list[SimPlant] = []
+        self.devices: dict[str, SimInverter | SimMeter] = {}
+        endpoints: dict[tuple[str, int], dict[int, SimInverter | SimMeter]] = defaultdict(dict)
+        for plant in config.plants():
+            inverters: list[SimInverter] = []
+            meters: list[SimMeter] = []
+            inv_specs = [d for d in plant.devices if registry[d.profile].kind == "inverter"]
+            for d in plant.devices:
+                profile = registry[d.profile]
+                if profile.kind == "inverter":
+                    n = len(inv_specs)
+                    rated = d.rated_kw_ac or profile.rated_kw_ac or plant.capacity_kw_ac / n
+                    kwp = plant.capacity_kwp_dc * rated / plant.capacity_kw_ac
+                    dev: SimInverter | SimMeter = SimInverter(
+                        id=d.id, plant=plant.id, unit_id=d.unit_id, profile=profile,
+                        rated_kw_ac=rated, kwp_dc=kwp,
+                        variation=0.97 + 0.04 * _unit_rand(sim.seed, d.id),
+                        # a lifetime counter that started years ago, never zero
+                        e_total_wh=1e6 * rated * (0.5 + _unit_rand(sim.seed, d.id, "e")),
+                    )
+                    inverters.append(dev)
+                else:
+                    dev = SimMeter(id=d.id, plant=plant.id, unit_id=d.unit_id, profile=profile,
+                                   loss=sim.meter_loss,
+                                   e_export_wh=1e6 * plant.capacity_kw_ac * (
+                                       0.5 + _unit_rand(sim.seed, d.id, "e")),
+                                   e_import_wh=1e3 * plant.capacity_kw_ac,
+                                   standby_w=plant.capacity_kw_ac * 0.5)
+                    meters.append(dev)
+                self.devices[d.id] = dev
+                endpoints[(d.host, d.port)][d.unit_id] = dev
+            self.plants.append(SimPlant(
+                plant, PlantPhysics(plant, sim.seed, sim.cloudiness), inverters, meters,
+                kwp=np.array([i.kwp_dc * i.variation for i in inverters]),
+                rated=np.array([i.rated_kw_ac for i in inverters]),
+            ))
+        self.servers = [SimServer(h, p, units) for (h, p), units in endpoints.items()]
+        self._last_ns: int | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    # -- physics ---------------------------------------------------------------------------
+    def step(self, t_ns: int) -> None:
+        """Advance every device to simulated instant ``t_ns``."""
+        dt = 0.0 if self._last_ns is None else max(0.0, (t_ns - self._last_ns) / 1e9)
+        crossed_day = self._last_ns is not None and t_ns // DAY_NS != self._last_ns // DAY_NS
+        self._last_ns = t_ns
+        for sp in self.plants:
+            poa, t_amb = sp.physics.conditions(t_ns)
+            p_dc, t_cell = dc_power_kw(sp.kwp, poa, t_amb)
+            p_ac = ac_power_kw(p_dc, sp.rated)
+            for inv, pac, pdc in zip(sp.inverters, p_ac, p_dc, strict=True):
+                if crossed_day:
+                    inv.new_day()
+                inv.advance(dt, float(pac) * 1000.0, t_amb, t_cell, float(pdc) * 1000.0)
+            total = sum(i.p_ac_w for i in sp.inverters)
+            for m in sp.meters:
+                m.advance(dt, total)
+
+    async def _run(self) -> None:
+        tick_real = max(self.config.simulator.tick_s / self.clock.speed, 0.02)
+        while True:
+            self.step(self.clock.now_ns())
+            await asyncio.sleep(tick_real)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        self.step(self.clock.now_ns())
+        for s in self.servers:
+            await s.start()
+        self._task = asyncio.create_task(self._run(), name="fleet-physics")
+        log.info("simulating %d devices on %d endpoints", len(self.devices), len(self.servers))
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self.step(self.clock.now_ns())  # ground truth up to the moment we stop
+        for s in self.servers:
+            await s.stop()
+
+    async def __aenter__(self) -> Fleet:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def function_codes(self) -> dict[int, int]:
+        total: dict[int, int] = defaultdict(int)
+        for s in self.servers:
+            for code, n in s.context.function_codes.items():
+                total[code] += n
+        return dict(total)

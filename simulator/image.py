@@ -1,0 +1,132 @@
+"""A device's register image, written from canonical fields through its profile.
+
+The simulator never knows register addresses: it sets ``p_ac_w`` or ``e_total_kwh`` and the
+profile says where and how that is encoded. Points nobody sets hold the family's "not
+implemented" sentinel, as a real device's unused registers do.
+"""
+
+from __future__ import annotations
+
+import math
+
+from collector.codec import encode_raw, int_to_words, not_implemented_value
+from config.profiles import Point, Profile
+
+RANGES = {
+    "uint16": (0, 0xFFFE), "int16": (-0x7FFF, 0x7FFF), "acc32": (1, 0xFFFFFFFE),
+    "uint32": (0, 0xFFFFFFFE), "int32": (-0x7FFFFFFF, 0x7FFFFFFF),
+    "acc64": (1, 2**63), "uint64": (0, 2**63), "int64": (-(2**62), 2**62),
+}
+
+
+class RegisterImage:
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self._tables: dict[str, dict[int, int]] = {"holding": {}, "input": {}}
+        self._by_field: dict[str, Point] = {p.field: p for p in profile.points if p.field}
+        self._status = next((p for p in profile.points if p.role == "status"), None)
+        self._faults = [p for p in profile.points if p.role == "faults"]
+        self._sf: dict[str, int] = {}
+        self._values: dict[str, float] = {}  # last scaled value per point, for sf changes
+        self._sf_members: dict[str, list[Point]] = {}
+        for p in profile.points:
+            self._write(p, not_implemented_value(profile.sentinels, p.type, p.size))
+            if p.sf:
+                self._sf_members.setdefault(p.sf, []).append(p)
+        for p in profile.points:
+            if p.sim is not None and p.type == "sunssf":
+                self._sf[p.name] = int(p.sim)
+            if p.sim is not None:
+                self._write(p, encode_raw(p.type, int(p.sim), p.size, p.word_order))
+
+    # -- register access (the Modbus server side) -------------------------------------------
+    def read(self, table: str, address: int, count: int) -> list[int] | None:
+        """The words at address..address+count, or None if any is not mapped."""
+        regs = self._tables[table]
+        try:
+            return [regs[a] for a in range(address, address + count)]
+        except KeyError:
+            return None
+
+    def _write(self, p: Point, words: list[int]) -> None:
+        regs = self._tables[p.table]
+        for i, w in enumerate(words):
+            regs[p.address + i] = w
+
+    # -- canonical writes (the simulator side) -----------------------------------------------
+    def has_field(self, name: str) -> bool:
+        return name in self._by_field
+
+    def set_field(self, name: str, value: float | None) -> None:
+        p = self._by_field.get(name)
+        if p is None:
+            return  # this profile does not carry that field
+        if value is None:
+            self._write(p, not_implemented_value(self.profile.sentinels, p.type, p.size))
+            self._values.pop(p.name, None)
+            return
+        self._values[p.name] = value
+        if p.sf and p.sf in self._sf and not self._fits(p, value, self._sf[p.sf]):
+            self._raise_sf(p.sf, value, p)
+            return
+        self._encode(p, value)
+
+    def set_text(self, name: str, text: str) -> None:
+        p = self._by_field.get(name)
+        if p is not None and p.type == "string":
+            self._write(p, encode_raw("string", text, p.size))
+
+    def set_status(self, state: str) -> None:
+        p = self._status
+        if p is None or not p.enum:
+            return
+        code = next((k for k, v in p.enum.items() if v == state), None)
+        if code is not None:
+            self._write(p, encode_raw(p.type, code, p.size, p.word_order))
+
+    def set_faults(self, codes: tuple[int, ...]) -> None:
+        for p in self._faults:
+            inverse = {c: b for b, c in (p.codes or {}).items()}
+            bits = 0
+            for c in codes:
+                b = inverse.get(c, c if not p.codes else None)
+                if b is not None and b < p.size * 16:
+                    bits |= 1 << b
+            self._write(p, int_to_words(bits, p.size, p.word_order))
+
+    def set_raw(self, point: str, raw: int) -> None:
+        """Write a raw register value (fault injection: garbage, resets, stuck values)."""
+        p = self.profile.by_name[point]
+        self._write(p, int_to_words(raw, p.size, p.word_order))
+
+    def point_for_field(self, name: str) -> Point | None:
+        return self._by_field.get(name)
+
+    # -- encoding ----------------------------------------------------------------------------
+    def _raw(self, p: Point, value: float, sf: int) -> float:
+        return value / (p.factor * p.scale * 10.0**sf)
+
+    def _fits(self, p: Point, value: float, sf: int) -> bool:
+        lo, hi = RANGES.get(p.type, (-math.inf, math.inf))
+        return lo <= round(self._raw(p, value, sf)) <= hi
+
+    def _encode(self, p: Point, value: float) -> None:
+        if p.type == "float32":
+            self._write(p, encode_raw("float32", value / (p.factor * p.scale), 2, p.word_order))
+            return
+        sf = self._sf.get(p.sf, 0) if p.sf else 0
+        raw = round(self._raw(p, value, sf))
+        lo, hi = RANGES.get(p.type, (-math.inf, math.inf))
+        raw = int(min(max(raw, lo), hi))
+        self._write(p, encode_raw(p.type, raw, p.size, p.word_order))
+
+    def _raise_sf(self, sf_name: str, value: float, p: Point) -> None:
+        """Coarsen a scale factor until the value fits; a device with a bigger rating would."""
+        sf = self._sf[sf_name]
+        while not self._fits(p, value, sf) and sf < 10:
+            sf += 1
+        self._sf[sf_name] = sf
+        self._write(self.profile.by_name[sf_name], encode_raw("sunssf", sf, 1))
+        for member in self._sf_members.get(sf_name, []):
+            if member.name in self._values:
+                self._encode(member, self._values[member.name])
