@@ -1,0 +1,220 @@
+"""The allocation YAML: pydantic v2 models, exact decimals, errors naming plant, days and line.
+
+A file of its own, or the ``allocation:`` key of the main config. See README "Revenue".
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from allocator.errors import InputError
+from allocator.model import (FRACTION_BASIS, DeductionRecord, Inputs, Plant, ShareRecord,
+                             TariffRecord, Village)
+from allocator.yamlsource import line_of, load_yaml, read_text
+
+NonNeg = Annotated[Decimal, Field(ge=0)]
+Id = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")]
+
+
+def _units(value: Decimal, places: int, what: str) -> int:
+    """Decimal -> integer count of 10^-places; more decimals than that is an error."""
+    scaled = value.scaleb(places)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{what} {value} has more than {places} decimals")
+    return int(scaled)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class VillageSpec(_Model):
+    id: Id
+    name: str
+    usage_split: dict[str, Annotated[int, Field(ge=0)]] | None = None
+
+
+class TariffSpec(_Model):
+    start: date = Field(alias="from")
+    grid: NonNeg  # yuan/kWh, 4 decimals
+    subsidy: NonNeg
+
+
+class DeductionSpec(_Model):
+    start: date = Field(alias="from")
+    om_per_kwh: NonNeg = Decimal(0)  # yuan/kWh
+    om_per_kwp_year: NonNeg = Decimal(0)  # yuan per kWp per year
+    land_rent_per_year: NonNeg = Decimal(0)  # yuan
+    insurance_per_year: NonNeg = Decimal(0)  # yuan
+    reserve_percent: Annotated[Decimal, Field(ge=0, le=100)] = Decimal(0)  # of gross
+
+
+class ShareSpec(_Model):
+    start: date = Field(alias="from")
+    kw: dict[str, NonNeg] | None = None  # village -> capacity in kW (3 decimals)
+    fraction: dict[str, NonNeg] | None = None  # village -> fraction (6 decimals)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ShareSpec:
+        if (self.kw is None) == (self.fraction is None):
+            raise ValueError(f"shares from {self.start}: give exactly one of `kw` or `fraction`")
+        return self
+
+
+class PlantSpec(_Model):
+    id: Id
+    name: str = ""
+    kind: Literal["village", "multi-village", "centralised"]
+    capacity_kwp: Annotated[Decimal, Field(gt=0)]
+    shared_kwp: Annotated[Decimal, Field(gt=0)] | None = None  # the poverty portion
+    meter: Id
+    shares: list[ShareSpec] = Field(min_length=1)
+    tariffs: list[TariffSpec] | None = None
+    deductions: list[DeductionSpec] = []
+
+    @model_validator(mode="after")
+    def _dated_records(self) -> PlantSpec:
+        for what, records in (("shares", self.shares), ("tariffs", self.tariffs or []),
+                              ("deductions", self.deductions)):
+            starts = [r.start for r in records]
+            dup = sorted({d for d in starts if starts.count(d) > 1})
+            if dup:
+                raise ValueError(f"plant {self.id}: two {what} records start on "
+                                 f"{', '.join(map(str, dup))}")
+        kinds = {"kw" if s.kw is not None else "fraction" for s in self.shares}
+        if len(kinds) > 1:
+            raise ValueError(f"plant {self.id}: shares mix `kw` and `fraction`; use one kind")
+        return self
+
+
+class AllocationSpec(_Model):
+    timezone: str = "Asia/Shanghai"
+    usage_split: dict[str, Annotated[int, Field(ge=0)]] | None = None  # default for villages
+    villages: list[VillageSpec] = Field(min_length=1)
+    tariffs: list[TariffSpec] | None = None  # default for plants that list none
+    plants: list[PlantSpec] = Field(min_length=1)
+
+
+def _days(start: date, nxt: date | None) -> str:
+    return f"{start}..{nxt - timedelta(days=1)}" if nxt else f"{start} onward"
+
+
+def _share_record(p: PlantSpec, ordered: list[ShareSpec], i: int, basis: int,
+                  villages: dict[str, Village]) -> ShareRecord:
+    s = ordered[i]
+    nxt = ordered[i + 1].start if i + 1 < len(ordered) else None
+    days = _days(s.start, nxt)
+    raw = s.kw if s.kw is not None else s.fraction
+    assert raw is not None
+    places, unit = (3, "kW") if s.kw is not None else (6, "")
+    unknown = sorted(set(raw) - set(villages))
+    if unknown:
+        raise ValueError(f"plant {p.id}: shares on {days} name unknown village(s) "
+                         f"{', '.join(unknown)}")
+    nums = tuple(sorted((v, _units(x, places, f"share of {v}")) for v, x in raw.items()))
+    total = sum(n for _, n in nums)
+    if total != basis:
+        got = Decimal(total).scaleb(-places)
+        want = Decimal(basis).scaleb(-places)
+        pct = (Decimal(100) * total / basis).quantize(Decimal("0.01"))
+        raise ValueError(f"plant {p.id}: shares on {days} cover {pct}% ({got}{unit} of "
+                         f"{want}{unit}), not exactly 100%")
+    if p.kind == "village" and sum(1 for _, n in nums if n) != 1:
+        raise ValueError(f"plant {p.id}: a village plant pays exactly one village, but the "
+                         f"shares on {days} pay {sum(1 for _, n in nums if n)}")
+    return ShareRecord(s.start, nums)
+
+
+def _plant(p: PlantSpec, default_tariffs: list[TariffSpec] | None,
+           villages: dict[str, Village]) -> Plant:
+    ordered = sorted(p.shares, key=lambda s: s.start)
+    kw = p.shares[0].kw is not None
+    shared = p.shared_kwp if p.shared_kwp is not None else p.capacity_kwp
+    basis = _units(shared, 3, "shared_kwp") if kw else FRACTION_BASIS
+    shares = tuple(_share_record(p, ordered, i, basis, villages) for i in range(len(ordered)))
+    tariff_specs = p.tariffs if p.tariffs is not None else default_tariffs
+    if not tariff_specs:
+        raise ValueError(f"plant {p.id}: no tariffs (give `tariffs` on the plant or top level)")
+    tariffs = tuple(
+        TariffRecord(t.start, _units(t.grid, 4, "grid tariff"), _units(t.subsidy, 4, "subsidy"))
+        for t in sorted(tariff_specs, key=lambda t: t.start)
+    )
+    deductions = tuple(
+        DeductionRecord(
+            d.start, _units(d.om_per_kwh, 4, "om_per_kwh"),
+            _units(d.om_per_kwp_year, 4, "om_per_kwp_year"),
+            _units(d.land_rent_per_year, 2, "land_rent_per_year"),
+            _units(d.insurance_per_year, 2, "insurance_per_year"),
+            _units(d.reserve_percent, 2, "reserve_percent"),
+        )
+        for d in sorted(p.deductions, key=lambda d: d.start)
+    )
+    capacity = _units(p.capacity_kwp, 3, "capacity_kwp")
+    shared_w = _units(shared, 3, "shared_kwp")
+    if shared_w > capacity:
+        raise ValueError(f"plant {p.id}: shared_kwp {shared} exceeds capacity_kwp {p.capacity_kwp}")
+    return Plant(p.id, p.name or p.id, p.kind, capacity, p.meter, basis, shares, tariffs,
+                 deductions, shared_w)
+
+
+def _to_inputs(spec: AllocationSpec, sha: str) -> Inputs:
+    errors: list[tuple[tuple, str]] = []
+    villages: dict[str, Village] = {}
+    for i, v in enumerate(spec.villages):
+        if v.id in villages:
+            errors.append((("villages", i, "id"), f"village {v.id} is listed twice"))
+        split = v.usage_split if v.usage_split is not None else (spec.usage_split or {})
+        if split and sum(split.values()) == 0:
+            errors.append((("villages", i), f"village {v.id}: usage_split weights sum to 0"))
+        villages[v.id] = Village(v.id, v.name, tuple(split.items()))
+    plants: dict[str, Plant] = {}
+    for i, p in enumerate(spec.plants):
+        if p.id in plants:
+            errors.append((("plants", i, "id"), f"plant {p.id} is listed twice"))
+            continue
+        try:
+            plants[p.id] = _plant(p, spec.tariffs, villages)
+        except ValueError as e:
+            errors.append((("plants", i), str(e)))
+    if errors:
+        raise _Problems(errors)
+    return Inputs(villages, plants, spec.timezone, sha)
+
+
+class _Problems(Exception):
+    def __init__(self, problems: list[tuple[tuple, str]]) -> None:
+        super().__init__(problems)
+        self.problems = problems
+
+
+def parse_inputs(text: str, name: str = "<allocation>", raw: bytes | None = None) -> Inputs:
+    """Validate an allocation document; InputError lists every problem with file:line."""
+    data, lines = load_yaml(text, name)
+    prefix: tuple = ()
+    if isinstance(data, dict) and "allocation" in data:
+        data, prefix = data["allocation"], ("allocation",)
+    sha = hashlib.sha256(raw if raw is not None else text.encode()).hexdigest()
+    try:
+        return _to_inputs(AllocationSpec.model_validate(data), sha)
+    except ValidationError as e:
+        problems = [(tuple(err["loc"]), err["msg"]) for err in e.errors()]
+    except _Problems as e:
+        problems = e.problems
+    msgs = []
+    for loc, msg in problems:
+        full = (*prefix, *loc)
+        line = line_of(lines, full)
+        where = ".".join(str(x) for x in full) or "(top)"
+        msgs.append(f"{name}:{line if line else '?'}: {where}: {msg}")
+    raise InputError("invalid allocation inputs:\n  " + "\n  ".join(msgs))
+
+
+def load_inputs(path: Path) -> Inputs:
+    text, raw = read_text(path)
+    return parse_inputs(text, str(path), raw)

@@ -1,0 +1,112 @@
+"""The validated inputs as plain, exact values: what both engines (numpy and Decimal) consume.
+
+Units are integers chosen so that every product is exact:
+
+    energy          Wh                      (kWh with 3 decimals)
+    tariff parts    1e-4 yuan/kWh ("u")     (4 decimals, as the tariff documents print them)
+    Wh x u          1e-7 yuan = 1e-5 fen    so fen = half_up(sum(Wh x u) / 100_000)
+    shares          integer numerators over the plant's ``share_basis``: W of capacity when
+                    shares are capacities, parts per million when they are fractions
+    yearly amounts  fen per year;  O&M per kWp-year in u per kWp-year;  reserve in basis points
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+PlantKind = Literal["village", "multi-village", "centralised"]
+
+FEN_PER_WH_U = 100_000  # Wh x (1e-4 yuan/kWh) = 1e-7 yuan = 1e-5 fen
+FRACTION_BASIS = 1_000_000  # fraction shares have at most 6 decimals
+
+
+@dataclass(frozen=True)
+class Village:
+    id: str
+    name: str
+    # usage categories and integer weights, e.g. (("collective", 60), ("jobs_and_rewards", 40))
+    usage_split: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class ShareRecord:
+    """All of a plant's shares from ``start`` (inclusive) until the next record."""
+
+    start: date
+    numerators: tuple[tuple[str, int], ...]  # (village id, numerator over share_basis)
+
+
+@dataclass(frozen=True)
+class TariffRecord:
+    start: date
+    grid_u: int  # grid-company part, 1e-4 yuan/kWh
+    subsidy_u: int  # Renewable Energy Development Fund part, 1e-4 yuan/kWh
+
+
+@dataclass(frozen=True)
+class DeductionRecord:
+    start: date
+    om_per_kwh_u: int = 0  # 1e-4 yuan per kWh of on-grid energy
+    om_per_kwp_year_u: int = 0  # 1e-4 yuan per shared kWp per year, prorated by days
+    land_rent_fen_per_year: int = 0  # prorated by days
+    insurance_fen_per_year: int = 0  # prorated by days
+    reserve_bp: int = 0  # basis points of the exact gross revenue
+
+
+# The documented order in which deductions are taken from the gross (and carried forward).
+DEDUCTION_ITEMS = ("carried_in", "om_energy", "om_capacity", "land_rent", "insurance", "reserve")
+
+
+@dataclass(frozen=True)
+class Plant:
+    id: str
+    name: str
+    kind: PlantKind
+    capacity_w: int
+    meter: str
+    share_basis: int
+    shares: tuple[ShareRecord, ...]
+    tariffs: tuple[TariffRecord, ...]
+    deductions: tuple[DeductionRecord, ...] = ()
+    # The poverty portion: a centralised plant distributes only shared_w of capacity_w, so its
+    # villages share energy x shared_w / capacity_w. Equal to capacity_w for village plants.
+    shared_w: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.shared_w:
+            object.__setattr__(self, "shared_w", self.capacity_w)
+
+    def village_ids(self) -> list[str]:
+        """Every village that holds (or held) a share record, zero shares included."""
+        return sorted({v for r in self.shares for v, _ in r.numerators})
+
+
+@dataclass(frozen=True)
+class Inputs:
+    villages: dict[str, Village]
+    plants: dict[str, Plant]
+    timezone: str = "Asia/Shanghai"
+    source_sha256: str = ""  # of the YAML bytes the inputs came from
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def usage_categories(self) -> list[str]:
+        """Usage-split columns: in the order they first appear, villages sorted by id."""
+        names: list[str] = []
+        for vid in sorted(self.villages):
+            for name, _ in self.villages[vid].usage_split:
+                if name not in names:
+                    names.append(name)
+        return names
+
+
+def record_in_force(records: tuple, day: date):  # noqa: ANN201 - any dated record type
+    """The last record starting on or before ``day`` (records sorted by start), or None."""
+    found = None
+    for r in records:
+        if r.start <= day:
+            found = r
+        else:
+            break
+    return found

@@ -1,0 +1,109 @@
+"""Exact rounding: half-up division and the vectorised largest-remainder split.
+
+Works on int64 arrays while products provably fit, and on object arrays of Python ints
+otherwise: the exact remainder of a time-weighted share needs about 100 bits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+I64 = npt.NDArray[np.int64]
+INT64_SAFE = 2**62  # leave one bit of head room for sums of two products
+
+
+def half_up_div(num: int, den: int) -> int:
+    """round(num / den) with halves going up, for num >= 0 and den > 0."""
+    q, r = divmod(num, den)
+    return q + (2 * r >= den)
+
+
+def half_up_div_array(num: npt.NDArray, den: int) -> I64:
+    """Element-wise half-up division of non-negative int64 (or object) values by ``den``."""
+    # np.divmod has no object loop; // and % do
+    q, r = num // den, num % den
+    return (q + (2 * r >= den)).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Split:
+    """The result of a largest-remainder split: amounts plus what explains each leftover unit."""
+
+    amount: I64  # per item
+    bonus: npt.NDArray[np.bool_]  # item received one leftover unit
+    remainder: npt.NDArray  # exact remainder numerator (int64 or Python ints)
+    denominator: npt.NDArray  # per item: the group's denominator, same dtype as remainder
+    rank: npt.NDArray[np.int64]  # 1-based place among its group's leftover units, 0 if none
+
+
+def _max_abs(a: npt.NDArray) -> int:
+    return int(max(a.max(initial=0), -a.min(initial=0))) if a.size else 0
+
+
+def largest_remainder(
+    total: npt.NDArray, weight: npt.NDArray, denom: npt.NDArray,
+    group: npt.NDArray[np.int64], tiebreak: npt.NDArray[np.int64],
+) -> Split:
+    """Split ``total[g]`` among items of group g in proportion to ``weight``.
+
+    ``group`` is sorted (items of a group are contiguous), ``sum(weight of g) == denom[g]``.
+    Item i gets floor(total*weight/denom) and the group's leftover units go to the largest
+    remainders; ties go to the lower ``tiebreak`` (the village's rank by id).
+    A group with ``denom == 0`` must have ``total == 0`` and gets zeros.
+    """
+    n = group.size
+    t = total[group]
+    d = denom[group]
+    big = _max_abs(total) * _max_abs(weight) >= INT64_SAFE or _max_abs(denom) >= INT64_SAFE
+    if big:
+        t, w, d = t.astype(object), weight.astype(object), d.astype(object)
+    else:
+        t, w, d = t.astype(np.int64), weight.astype(np.int64), d.astype(np.int64)
+    zero = d == 0
+    if zero.any():
+        d = d.copy()
+        d[zero] = 1
+        w = np.where(zero, 0, w).astype(w.dtype)
+    prod = t * w
+    floor, rem = prod // d, prod % d
+    floor = floor.astype(np.int64)
+
+    n_groups = total.size
+    starts = np.searchsorted(group, np.arange(n_groups))
+    sizes = np.diff(np.append(starts, n))
+    floors_sum = np.zeros(n_groups, dtype=np.int64)
+    nonempty = sizes > 0
+    if n:
+        floors_sum[nonempty] = np.add.reduceat(floor, starts[nonempty])
+    leftover = np.asarray(total, dtype=object).astype(np.int64) - floors_sum
+
+    # Float order is monotone (non-strict) in the exact remainder within a group, so sorting
+    # by it is right except where two floats are equal at a group's cut: resolved exactly below.
+    remf = rem.astype(np.float64)
+    order = np.lexsort((tiebreak, -remf, group))
+    g_sorted = group[order]
+    pos = np.arange(n) - starts[g_sorted]
+    k = leftover[g_sorted]
+    bonus_sorted = pos < k
+    rank_sorted = np.where(bonus_sorted, pos + 1, 0)
+
+    # groups whose cut falls between two equal floats need an exact comparison
+    cut = np.flatnonzero((k > 0) & (pos == k) & (pos > 0))
+    ambiguous = cut[remf[order[cut]] == remf[order[cut - 1]]]
+    for i in ambiguous:
+        g = g_sorted[i]
+        lo, hi = starts[g], starts[g] + sizes[g]
+        members = order[lo:hi]
+        exact = sorted(members, key=lambda j: (-int(rem[j]), int(tiebreak[j])))
+        order[lo:hi] = exact
+        bonus_sorted[lo:hi] = np.arange(hi - lo) < leftover[g]
+        rank_sorted[lo:hi] = np.where(bonus_sorted[lo:hi], np.arange(hi - lo) + 1, 0)
+
+    bonus = np.empty(n, dtype=bool)
+    bonus[order] = bonus_sorted
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = rank_sorted
+    return Split(floor + bonus, bonus, rem, d, rank)
