@@ -151,7 +151,8 @@ def allocate_compiled(c: Compiled, carry_in: Mapping[str, int] | None = None) ->
         wsum = np.zeros(pairs.size, dtype=np.int64)
         np.add.at(wsum, group, c.usage_weight)
         order = np.argsort(group, kind="stable")
-        split = largest_remainder(net, c.usage_weight[order], wsum, group[order], c.usage_cat[order])
+        split = largest_remainder(net, c.usage_weight[order], wsum, group[order],
+                                  c.usage_cat[order])
         inverse = np.empty_like(order)
         inverse[order] = np.arange(order.size)
         usage_fen = split.amount[inverse]

@@ -50,7 +50,7 @@ class Compiled:
     usage_weight: I64
 
 
-def _span(records: tuple, period: Period, what: str, plant: Plant, required: bool):  # noqa: ANN202
+def _span(records: tuple, period: Period, what: str, plant: Plant, required: bool):
     """(record, first day index, end day index) for each record in force during the period."""
     out = []
     for i, r in enumerate(records):

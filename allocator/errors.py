@@ -1,7 +1,7 @@
 """Errors of the allocator, by what the caller can do about them.
 
     AllocatorError          anything the allocator refuses to do; never a half-written result
-    ├── InputError          the allocation YAML is wrong: fix the file (message names plant, days, line)
+    ├── InputError          the allocation YAML is wrong: fix the file (names plant, days, line)
     ├── EnergyError         energy data is missing or unusable: fix the meter data or give a CSV
     ├── BoundsError         a number is too large for the exact integer path (documented bounds)
     └── OutputError         results could not be written (disk, InfluxDB)

@@ -14,8 +14,15 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from allocator.errors import InputError
-from allocator.model import (FRACTION_BASIS, DeductionRecord, Inputs, Plant, ShareRecord,
-                             TariffRecord, Village)
+from allocator.model import (
+    FRACTION_BASIS,
+    DeductionRecord,
+    Inputs,
+    Plant,
+    ShareRecord,
+    TariffRecord,
+    Village,
+)
 from allocator.yamlsource import line_of, load_yaml, read_text
 
 NonNeg = Annotated[Decimal, Field(ge=0)]

@@ -101,7 +101,7 @@ class Inputs:
         return names
 
 
-def record_in_force(records: tuple, day: date):  # noqa: ANN201 - any dated record type
+def record_in_force(records: tuple, day: date):
     """The last record starting on or before ``day`` (records sorted by start), or None."""
     found = None
     for r in records:

@@ -9,8 +9,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from decimal import (ROUND_HALF_UP, Context, Decimal, DivisionByZero, Inexact,
-                     InvalidOperation, localcontext)
+from decimal import (
+    ROUND_HALF_UP,
+    Context,
+    Decimal,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    localcontext,
+)
 from fractions import Fraction
 
 import numpy as np
@@ -36,7 +43,7 @@ def _fen(yuan: Decimal) -> int:
 
 
 def _lr(total: int, weights: list[tuple[object, Decimal, int]], den: Decimal):
-    """Largest remainder: weights are (key, weight, tiebreak); returns {key: (amount, rem, rank)}."""
+    """Largest remainder over (key, weight, tiebreak); returns {key: [amount, rem, rank]}."""
     out, rems = {}, []
     for key, w, tie in weights:
         q, r = divmod(Decimal(total) * w, den) if den else (ZERO, ZERO)
