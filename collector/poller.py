@@ -15,12 +15,12 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
+from collector.clock import SimClock
 from collector.decode import DeviceDecoder
 from collector.errors import SourceError
 from collector.modbus import ModbusEndpoint
 from collector.reading import Reading
 from config.schema import Device, Plant
-from collector.clock import SimClock
 
 log = logging.getLogger(__name__)
 

@@ -6,12 +6,12 @@ import asyncio
 import contextlib
 import logging
 
+from collector.clock import SimClock
 from collector.decode import DeviceDecoder
 from collector.modbus import ModbusEndpoint
 from collector.poller import Deliver, DevicePoller, PollHook
 from config.profiles import ProfileRegistry, load_registry
 from config.schema import Config
-from collector.clock import SimClock
 
 log = logging.getLogger(__name__)
 

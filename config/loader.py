@@ -19,25 +19,35 @@ def load_config(path: str | Path, registry: ProfileRegistry | None = None) -> Co
     data, lines = load_yaml_with_lines(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}:1: the top level must be a mapping")
+    registry = registry or load_registry()
+    problems: list[str] = []
+    cfg: Config | None = None
     try:
         cfg = Config.model_validate(data)
     except ValidationError as e:
-        problems = format_errors(e, lines, str(path), data)
-        raise ConfigError("\n".join(problems), problems) from None
-    registry = registry or load_registry()
-    problems = []
+        problems += format_errors(e, lines, str(path), data)
     for ci, county in enumerate(data.get("counties") or []):
+        if not isinstance(county, dict):
+            continue
         for loc, dev in _raw_devices(county, ("counties", ci)):
-            name = dev.get("profile")
+            name = dev.get("profile") if isinstance(dev, dict) else None
             if isinstance(name, str) and name not in registry:
                 line = line_of(lines, (*loc, "profile"))
                 problems.append(
                     f"{path}:{line}: {dotted((*loc, 'profile'))} (device {dev.get('id')!r}): "
                     f"unknown profile {name!r}; known: {', '.join(sorted(registry))}"
                 )
-    if problems:
+    if problems or cfg is None:
+        problems.sort(key=_line_number)
         raise ConfigError("\n".join(problems), problems)
     return cfg
+
+
+def _line_number(problem: str) -> int:
+    try:
+        return int(problem.split(":", 2)[1])
+    except (IndexError, ValueError):
+        return 0
 
 
 def _raw_devices(county: dict, loc: Loc) -> list[tuple[Loc, dict]]:
@@ -45,13 +55,18 @@ def _raw_devices(county: dict, loc: Loc) -> list[tuple[Loc, dict]]:
 
     def plants(holder: dict, hloc: Loc) -> None:
         for pi, plant in enumerate(holder.get("plants") or []):
+            if not isinstance(plant, dict):
+                continue
             for di, dev in enumerate(plant.get("devices") or []):
                 found.append(((*hloc, "plants", pi, "devices", di), dev))
 
     plants(county, loc)
     for ti, town in enumerate(county.get("townships") or []):
         tloc = (*loc, "townships", ti)
+        if not isinstance(town, dict):
+            continue
         plants(town, tloc)
         for vi, village in enumerate(town.get("villages") or []):
-            plants(village, (*tloc, "villages", vi))
+            if isinstance(village, dict):
+                plants(village, (*tloc, "villages", vi))
     return found

@@ -17,6 +17,13 @@ app = typer.Typer(
     add_completion=False,
 )
 
+
+
+@app.callback()
+def _root() -> None:
+    """Monitoring and revenue allocation for PV poverty-relief plants."""
+
+
 # Each module has `register(app: typer.Typer) -> None`.
 COMMAND_MODULES = ("pvrelief.cmd_config",)
 

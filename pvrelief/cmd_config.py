@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from config.errors import ConfigError
 from config.loader import load_config
@@ -17,14 +16,11 @@ def register(app: typer.Typer) -> None:
         file: Path = typer.Argument(..., help="the YAML config to validate"),
     ) -> None:
         """Validate FILE; print each problem as file:line: field (owner): message."""
-        err = Console(stderr=True)
         try:
             cfg = load_config(file)
         except ConfigError as e:
             for problem in e.problems:
-                err.print(problem, markup=False, highlight=False)
+                typer.echo(problem, err=True)
             raise typer.Exit(2) from None
         devices = cfg.devices()
-        Console().print(
-            f"{file}: OK: {len(cfg.plants())} plants, {len(devices)} devices", markup=False
-        )
+        typer.echo(f"{file}: OK: {len(cfg.plants())} plants, {len(devices)} devices")

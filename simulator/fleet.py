@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from collector.clock import SimClock
 from config.profiles import ProfileRegistry, load_registry
 from config.schema import Config, Plant
-from collector.clock import SimClock
 from simulator.devices import SimInverter, SimMeter
 from simulator.modbus_server import SimServer
 from simulator.physics import PlantPhysics, ac_power_kw, dc_power_kw
