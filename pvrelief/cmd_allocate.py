@@ -1,0 +1,40 @@
+"""``pvrelief allocate``: split each plant's revenue among its villages, exactly to the fen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("allocate")
+    def allocate_cmd(
+        config: Path = typer.Option(..., "--config", help="allocation YAML (or main config)"),
+        period: str = typer.Option(..., "--period", help="2020-06, 2020Q2 or 2020"),
+        out: Path = typer.Option(..., "--out", help="folder for the CSV/XLSX/JSON results"),
+        energy_csv: Path | None = typer.Option(None, "--energy-csv",
+                                               help="daily energy: date,plant_id,kwh"),
+        influx_url: str | None = typer.Option(None, "--influx-url",
+                                              help="InfluxDB 1.x URL: read meters, write revenue"),
+        influx_db: str | None = typer.Option(None, "--influx-db", help="InfluxDB database"),
+        carry_in: Path | None = typer.Option(
+            None, "--carry-in", help="previous period's allocation.json (unpaid deductions)"),
+    ) -> None:
+        """Allocate plant revenue to villages for one period (month, quarter or year)."""
+        from allocator.errors import AllocatorError
+        from allocator.pipeline import InfluxTarget, run
+
+        if (influx_url is None) != (influx_db is None):
+            raise typer.BadParameter("--influx-url and --influx-db go together")
+        target = InfluxTarget(influx_url, influx_db) if influx_url and influx_db else None
+        try:
+            result = run(config, period, out, energy_csv, target, carry_in)
+        except AllocatorError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(2) from e
+        typer.echo(
+            f"{result.period.label}: {len(result.plant_ids)} plants, "
+            f"{result.pair_plant.size} plant-village rows, "
+            f"net {int(result.net_fen.sum()) / 100:,.2f} yuan -> {out}"
+        )
