@@ -25,7 +25,11 @@ def _root() -> None:
 
 
 # Each module has `register(app: typer.Typer) -> None`.
-COMMAND_MODULES = ("pvrelief.cmd_config",)
+COMMAND_MODULES = (
+    "pvrelief.cmd_config",
+    "pvrelief.cmd_run",
+    "pvrelief.cmd_demo",
+)
 
 for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(app)

@@ -133,6 +133,17 @@ class Fleet:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
+    def ground_truth(self) -> dict[str, dict[str, float]]:
+        """Each device's true counters (kWh) as of the last physics step."""
+        out: dict[str, dict[str, float]] = {}
+        for dev_id, d in self.devices.items():
+            if isinstance(d, SimInverter):
+                out[dev_id] = {"e_total_kwh": d.e_total_wh / 1000.0, "p_ac_w": d.p_ac_w}
+            else:
+                out[dev_id] = {"e_export_kwh": d.e_export_wh / 1000.0,
+                               "e_import_kwh": d.e_import_wh / 1000.0, "p_w": d.p_w}
+        return out
+
     def function_codes(self) -> dict[int, int]:
         total: dict[int, int] = defaultdict(int)
         for s in self.servers:

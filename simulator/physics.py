@@ -8,6 +8,7 @@ the same whenever the simulation starts.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,9 @@ import pandas as pd
 import pvlib
 
 from config.schema import Plant
+
+# pvlib 0.16 still calls DatetimeIndex.dayofyear, which pandas 3 deprecates; harmless here.
+warnings.filterwarnings("ignore", message=".*dayofyear.*", module="pvlib")
 
 STEP_S = 60
 TEMP_COEFF = -0.004  # per degree C, crystalline silicon

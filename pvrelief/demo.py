@@ -1,0 +1,157 @@
+"""`make demo`: a simulated day at the demo site, through the real collector into InfluxDB.
+
+It starts a private InfluxDB under var/demo, serves the config's fleet from the simulator,
+polls it with the collector at the simulator's speed, then reads each plant's energy back from
+InfluxDB and sets it beside the simulator's own ground truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import HttpUrl
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from collector.clock import SimClock
+from collector.reading import Reading
+from collector.runner import Collector
+from collector.sinks.influx import InfluxSink
+from config.schema import Config
+from pvrelief.services import DEFAULT_VAR, InfluxServer
+from simulator.fleet import Fleet
+
+DAY_S = 86_400
+
+
+@dataclass
+class PlantEnergy:
+    plant: str
+    meter_kwh_influx: float
+    meter_kwh_truth: float
+    inverters_kwh_influx: float
+    inverters_kwh_truth: float
+    readings: int
+
+    @staticmethod
+    def pct(a: float, b: float) -> float:
+        return 0.0 if b == 0 else (a - b) / b * 100.0
+
+
+def plant_energy_from_influx(server: InfluxServer, db: str, cfg: Config, start_ns: int,
+                             end_ns: int) -> dict[str, tuple[float, float, int]]:
+    """Per plant: (meter export kWh, inverter kWh, readings) over [start, end] from InfluxDB."""
+    where = f"time >= {start_ns} AND time <= {end_ns}"
+    out: dict[str, tuple[float, float, int]] = {}
+    for plant in cfg.plants():
+        tag = f"plant = '{plant.id}'"
+        meter = server.query(
+            f"SELECT spread(e_export_kwh) FROM meter WHERE {tag} AND {where} GROUP BY device", db)
+        inv = server.query(
+            f"SELECT spread(e_total_kwh) FROM inverter WHERE {tag} AND {where} GROUP BY device",
+            db)
+        count = server.query(
+            f"SELECT count(p_ac_w) FROM inverter WHERE {tag} AND {where}", db)
+        mcount = server.query(f"SELECT count(p_w) FROM meter WHERE {tag} AND {where}", db)
+        n = sum(s["values"][0][1] for s in count + mcount)
+        out[plant.id] = (sum(s["values"][0][1] for s in meter),
+                         sum(s["values"][0][1] for s in inv), n)
+    return out
+
+
+async def simulate_day(cfg: Config, server: InfluxServer, console: Console,
+                       keep_running: bool) -> tuple[list[PlantEnergy], int, int, float]:
+    sim = cfg.simulator
+    start = sim.start or datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    clock = SimClock.starting(start, sim.speed)
+    start_ns = clock.sim_start_ns
+    end_ns = start_ns + DAY_S * 10**9
+    stop_ns = end_ns + 10 * 10**9  # one more meter poll at midnight
+    fleet = Fleet(cfg, clock)
+    sink = InfluxSink(cfg.influxdb)
+    accepted = 0
+
+    async def deliver(readings: Sequence[Reading]) -> None:
+        nonlocal accepted
+        await sink.put(readings)
+        accepted += len(readings)
+
+    collector = Collector(cfg, deliver, clock)
+    t0 = time.monotonic()
+    await fleet.start()
+    truth0 = fleet.ground_truth()
+    await sink.start()
+    await collector.start()
+    with Progress(TextColumn("[bold]simulating"), BarColumn(),
+                  TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        task = progress.add_task("", total=stop_ns - start_ns)
+        while (now := clock.now_ns()) < stop_ns:
+            sim_dt = datetime.fromtimestamp(now / 1e9, start.tzinfo)
+            progress.update(task, completed=now - start_ns,
+                            description=f"{sim_dt:%Y-%m-%d %H:%M} local, "
+                                        f"{accepted:,} readings accepted")
+            await asyncio.sleep(0.2)
+    if keep_running:
+        console.print("[bold]--keep-running[/]: fleet and collector go on; Ctrl-C stops them.")
+        from pvrelief.runtime import stop_event_on_signals
+        await stop_event_on_signals().wait()
+    await collector.stop()
+    await sink.close()
+    await fleet.stop()
+    truth1 = fleet.ground_truth()
+    elapsed = time.monotonic() - t0
+    stored = plant_energy_from_influx(server, cfg.influxdb.database, cfg, start_ns, stop_ns)
+    rows = []
+    for sp in fleet.plants:
+        pid = sp.plant.id
+        meter_truth = sum(truth1[m.id]["e_export_kwh"] - truth0[m.id]["e_export_kwh"]
+                          for m in sp.meters)
+        inv_truth = sum(truth1[i.id]["e_total_kwh"] - truth0[i.id]["e_total_kwh"]
+                        for i in sp.inverters)
+        m_db, i_db, n = stored[pid]
+        rows.append(PlantEnergy(pid, m_db, meter_truth, i_db, inv_truth, n))
+    return rows, accepted, len(fleet.devices), elapsed
+
+
+def run_demo(cfg: Config, var: Path = DEFAULT_VAR / "demo", keep_running: bool = False) -> int:
+    console = Console(width=max(Console().width, 110))
+    if var.exists():
+        shutil.rmtree(var)  # a demo starts from nothing, every time
+    with InfluxServer(var / "influxdb") as server:
+        cfg = cfg.model_copy(deep=True)
+        cfg.influxdb.url = HttpUrl(server.url)
+        console.print(f"InfluxDB {server.url} (data in {var / 'influxdb'}), "
+                      f"database [bold]{cfg.influxdb.database}[/]")
+        n_dev = len(cfg.devices())
+        console.print(f"Simulating {len(cfg.plants())} plants, {n_dev} devices, one day at "
+                      f"{cfg.simulator.speed:g}x from {cfg.simulator.start}")
+        rows, written, devices, elapsed = asyncio.run(
+            simulate_day(cfg, server, console, keep_running))
+        table = Table(title="Energy on the simulated day: InfluxDB vs simulator ground truth")
+        for col in ("plant", "meter kWh (InfluxDB)", "truth kWh", "diff %",
+                    "inverters kWh (InfluxDB)", "truth kWh", "diff %", "readings"):
+            table.add_column(col, justify="left" if col == "plant" else "right")
+        worst = 0.0
+        for r in rows:
+            d_m = r.pct(r.meter_kwh_influx, r.meter_kwh_truth)
+            d_i = r.pct(r.inverters_kwh_influx, r.inverters_kwh_truth)
+            worst = max(worst, abs(d_m), abs(d_i))
+            table.add_row(r.plant, f"{r.meter_kwh_influx:,.1f}", f"{r.meter_kwh_truth:,.1f}",
+                          f"{d_m:+.3f}", f"{r.inverters_kwh_influx:,.1f}",
+                          f"{r.inverters_kwh_truth:,.1f}", f"{d_i:+.3f}", str(r.readings))
+        console.print(table)
+        console.print(f"{written:,} readings from {devices} devices collected and written "
+                      f"in {elapsed:.0f} s.")
+        console.print(
+            "Look: curl -G " + server.url + "/query --data-urlencode 'db=" +
+            cfg.influxdb.database + "' --data-urlencode "
+            "\"q=SELECT mean(p_ac_w) FROM inverter GROUP BY plant, time(1h) LIMIT 5\"")
+        return 0 if worst < 1.0 else 1
