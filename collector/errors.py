@@ -45,3 +45,28 @@ class SinkError(CollectorError):
 
 class SinkAuthError(SinkError):
     pass
+
+
+# Sink errors added with the durable sink (issue 4). What the caller does about each:
+#   SinkUnavailable    network error, timeout, 5xx, 429: keep the data, back off, retry
+#   SinkRejected       400/413: the server refused some lines; isolate and quarantine them
+#   SinkTargetMissing  404: no such database/bucket; loud, data kept, retried slowly
+#   SpoolError         the spool folder cannot be used (locked by another process, unwritable)
+class SinkUnavailable(SinkError):
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class SinkRejected(SinkError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"InfluxDB rejected lines: {reason}")
+        self.reason = reason
+
+
+class SinkTargetMissing(SinkError):
+    pass
+
+
+class SpoolError(SinkError):
+    pass

@@ -1,7 +1,14 @@
-"""InfluxDB sink: batches readings and POSTs line protocol to the v1 ``/write`` API.
+"""The durable InfluxDB sink: batch in memory, append to the spool, deliver from the spool.
 
-Readings are buffered and sent when ``batch_size`` points are waiting or ``linger_s`` has
-passed. A failed POST keeps its batch and is retried with capped exponential backoff.
+    put() -> memory batch --(batch_size or linger_s)--> spool (write-ahead log on disk)
+                                                         |
+                             max_inflight senders read it in order, POST, then ack
+
+Every batch goes through the spool, so "accepted" means: in the memory batch (at most
+``linger_s`` old, the only thing a SIGKILL can lose) or on disk. The senders deliver in order
+and retry with capped exponential backoff and jitter; while InfluxDB is down the spool grows
+and ``put`` stays fast. Replays never duplicate a point: InfluxDB keeps one point per
+(measurement, tag set, timestamp), so re-sending a delivered batch overwrites it with itself.
 """
 
 from __future__ import annotations
@@ -10,35 +17,75 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Iterable
+from enum import Enum
 
-import httpx
-
-from collector.errors import SinkAuthError, SinkError
+from collector.errors import (
+    SinkAuthError,
+    SinkError,
+    SinkTargetMissing,
+    SinkUnavailable,
+    SpoolError,
+)
 from collector.lineprotocol import encode
+from collector.metrics import Metrics
 from collector.reading import Reading
+from collector.sinks.influx_http import InfluxWriter
+from collector.sinks.quarantine import quarantine
+from collector.sinks.spool import Pos, Record, Spool
 from config.influx import InfluxSettings
 
 log = logging.getLogger(__name__)
 
+MAX_PENDING_BATCHES = 20  # in memory, only when the spool cannot be written (disk full)
+DOWN_LOG_EVERY_S = 60.0
+
+
+class State(Enum):
+    NEW = "new"  # constructed, start() not called
+    RUNNING = "running"  # accepting readings
+    CLOSING = "closing"  # close() called: no more put(), draining for close_timeout_s
+    CLOSED = "closed"  # spool fsynced and closed
+
+
+class Backoff:
+    """Capped exponential backoff with full jitter (delays in [d/2, d])."""
+
+    def __init__(self, initial: float, cap: float) -> None:
+        self.initial, self.cap, self._next = initial, cap, initial
+
+    def next(self) -> float:
+        d = self._next
+        self._next = min(self._next * 2, self.cap)
+        return d * (0.5 + random.random() / 2)
+
 
 class InfluxSink:
-    def __init__(self, settings: InfluxSettings) -> None:
+    def __init__(self, settings: InfluxSettings, metrics: Metrics | None = None) -> None:
         self.settings = settings
-        self._base = str(settings.url).rstrip("/")
-        headers = {}
-        if settings.token is not None:
-            headers["Authorization"] = f"Token {settings.token.reveal()}"
-        auth = None
-        if settings.username and settings.password is not None:
-            auth = (settings.username, settings.password.reveal())
-        self._client = httpx.AsyncClient(headers=headers, auth=auth,
-                                         timeout=settings.timeout_s)
-        self._buffer: list[Reading] = []
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._closing = False
-        self.written = 0  # points the server confirmed
+        self.metrics = metrics if metrics is not None else Metrics()
+        self.state = State.NEW
+        self._writer = InfluxWriter(settings)
+        self._spool = Spool(
+            settings.spool_dir,
+            max_bytes=settings.spool_max_bytes,
+            segment_bytes=settings.spool_segment_bytes,
+            fsync=settings.fsync,
+            fsync_interval_s=settings.fsync_interval_s,
+            on_drop=self._on_drop,
+            on_corrupt=lambda n: self.metrics.inc("spool_corrupt_bytes", n),
+        )
+        self._pending: list[Reading] = []
+        self._pending_since = 0.0
+        self._wake_linger = asyncio.Event()
+        self._data = asyncio.Event()  # the spool has something new to read
+        self._tasks: list[asyncio.Task[None]] = []
+        self._linger_task: asyncio.Task[None] | None = None
+        self._down_since: float | None = None  # monotonic time of the first failure
+        self._down_logged = 0.0
+        self._replay_ranges: list[tuple[Pos, Pos | None]] = []  # appended while down
+        self._start_pos: Pos = (0, 0)
 
     async def __aenter__(self) -> InfluxSink:
         await self.start()
@@ -47,65 +94,219 @@ class InfluxSink:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    # ---- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
+        if self.state is not State.NEW:
+            raise SinkError(f"sink already {self.state.value}")
+        self._spool.open()
+        self._start_pos = self._spool.write_pos  # records before it are from an earlier run
+        backlog = self._spool.backlog_bytes
+        if backlog:
+            log.info("spool %s holds %d bytes from an earlier run: replaying",
+                     self.settings.spool_dir, backlog)
         if self.settings.create_database:
-            with contextlib.suppress(httpx.HTTPError):
-                await self._client.post(f"{self._base}/query",
-                                        params={"q": f'CREATE DATABASE "{self.settings.database}"'})
-        self._task = asyncio.create_task(self._run(), name="influx-sink")
+            await self._writer.create_database()
+        self.state = State.RUNNING
+        self._gauges()
+        self._linger_task = asyncio.create_task(self._linger_loop(), name="influx-linger")
+        self._tasks = [asyncio.create_task(self._send_loop(), name=f"influx-send-{i}")
+                       for i in range(self.settings.max_inflight)]
 
     async def put(self, readings: Iterable[Reading]) -> None:
-        self._buffer.extend(readings)
-        if len(self._buffer) >= self.settings.batch_size:
-            self._wake.set()
-
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.linger_s)
-            self._wake.clear()
-            await self._drain()
-            if self._closing and not self._buffer:
-                return
-
-    async def _drain(self) -> None:
-        while self._buffer:
-            batch = self._buffer[: self.settings.batch_size]
-            await self._post_with_retry(encode(batch, self.settings.precision))
-            del self._buffer[: len(batch)]
-            self.written += len(batch)
-
-    async def _post_with_retry(self, body: bytes) -> None:
-        delay = 0.2
-        while True:
-            try:
-                await self._post(body)
-                return
-            except SinkAuthError:
-                raise
-            except SinkError as e:
-                log.warning("InfluxDB write failed, retrying in %.1f s: %s", delay, e)
-                await asyncio.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 30.0)
-
-    async def _post(self, body: bytes) -> None:
-        if not body:
+        """Accept readings: returning means they are in the memory batch or on disk."""
+        if self.state is not State.RUNNING:
+            raise SinkError(f"sink is {self.state.value}, not accepting readings")
+        before = len(self._pending)
+        self._pending.extend(readings)
+        added = len(self._pending) - before
+        if not added:
             return
-        params = {"db": self.settings.database, "precision": self.settings.precision}
-        try:
-            r = await self._client.post(f"{self._base}/write", params=params, content=body)
-        except httpx.HTTPError as e:
-            raise SinkError(f"InfluxDB at {self._base} unreachable: {e!r}") from e
-        if r.status_code == 204:
-            return
-        if r.status_code in (401, 403):
-            raise SinkAuthError(f"InfluxDB refused credentials ({r.status_code}): {r.text[:200]}")
-        raise SinkError(f"InfluxDB answered {r.status_code}: {r.text[:200]}")
+        self.metrics.inc("readings_accepted", added)
+        if before == 0:
+            self._pending_since = time.monotonic()
+            self._wake_linger.set()
+        if len(self._pending) >= self.settings.batch_size:
+            self._flush(whole_batches_only=True)
 
     async def close(self) -> None:
-        """Deliver everything buffered, then stop."""
-        self._closing = True
-        self._wake.set()
-        if self._task is not None:
-            await self._task
-        await self._client.aclose()
+        """Spool what is in memory, deliver for at most close_timeout_s, then stop."""
+        if self.state in (State.CLOSING, State.CLOSED):
+            return
+        if self.state is State.NEW:
+            await self._writer.aclose()
+            self.state = State.CLOSED
+            return
+        self.state = State.CLOSING
+        self._flush()
+        self._data.set()
+        if self._linger_task is not None:
+            self._linger_task.cancel()
+        senders = asyncio.gather(*self._tasks, return_exceptions=True)
+        try:
+            await asyncio.wait_for(asyncio.shield(senders), self.settings.close_timeout_s)
+        except TimeoutError:
+            log.warning("InfluxDB sink closing with %d bytes undelivered; they stay in %s",
+                        self._spool.backlog_bytes, self.settings.spool_dir)
+        for t in (*self._tasks, self._linger_task):
+            if t is not None:
+                t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        with contextlib.suppress(asyncio.CancelledError):
+            if self._linger_task is not None:
+                await self._linger_task
+        self._spool.close()
+        self._gauges()
+        await self._writer.aclose()
+        self.state = State.CLOSED
+
+    @property
+    def caught_up(self) -> bool:
+        """Nothing in memory and everything spooled has been delivered."""
+        return not self._pending and self._spool.caught_up
+
+    # ---- memory batch -> spool -------------------------------------------------------------
+    def _flush(self, whole_batches_only: bool = False) -> None:
+        size = self.settings.batch_size
+        while self._pending and (len(self._pending) >= size or not whole_batches_only):
+            batch = self._pending[:size]
+            body = encode(batch, self.settings.precision)
+            count = body.count(b"\n")
+            if count:
+                try:
+                    self._spool.append(body, count, self.settings.precision)
+                except (OSError, SpoolError) as e:
+                    self._spool_failed(e)
+                    return
+                if self._down_since is not None:  # will wait there: count it
+                    self.metrics.inc("readings_spooled", count)
+                self._data.set()
+            self.metrics.inc("readings_empty", len(batch) - count)
+            del self._pending[: len(batch)]
+        self._pending_since = time.monotonic()
+        self._gauges()
+
+    def _spool_failed(self, e: Exception) -> None:
+        self.metrics.inc("spool_errors")
+        log.error("cannot append to the spool %s: %s; keeping readings in memory",
+                  self.settings.spool_dir, e)
+        size = self.settings.batch_size
+        if len(self._pending) > MAX_PENDING_BATCHES * size:
+            lost = len(self._pending) - MAX_PENDING_BATCHES * size
+            del self._pending[:lost]
+            self.metrics.inc("readings_dropped", lost)
+            log.error("dropped the %d oldest readings held in memory", lost)
+
+    async def _linger_loop(self) -> None:
+        linger = self.settings.linger_s
+        tick = min(linger, self.settings.fsync_interval_s)
+        while True:
+            timeout = tick
+            if self._pending:
+                timeout = max(0.0, min(tick, self._pending_since + linger - time.monotonic()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake_linger.wait(), timeout)
+            self._wake_linger.clear()
+            if self._pending and time.monotonic() - self._pending_since >= linger:
+                self._flush()
+            self._spool.maybe_sync()
+
+    # ---- spool -> InfluxDB -----------------------------------------------------------------
+    async def _send_loop(self) -> None:
+        while True:
+            rec = self._spool.next_record()
+            if rec is None:
+                if self.state is not State.RUNNING:
+                    return
+                self._data.clear()
+                await self._data.wait()
+                continue
+            await self._deliver(rec)
+            self._spool.ack(rec)
+            self._gauges()
+
+    async def _deliver(self, rec: Record) -> None:
+        backoff = Backoff(self.settings.retry_initial_s, self.settings.retry_max_s)
+        retried = False
+        while True:
+            t0 = time.monotonic()
+            try:
+                bad = await self._writer.write(rec.body, rec.precision)
+            except SinkTargetMissing as e:
+                if self.settings.create_database and await self._writer.create_database():
+                    log.warning("%s: created the database, retrying", e)
+                    continue
+                self._failed(e, loud=True)
+                delay = backoff.next()
+            except SinkAuthError as e:
+                self.metrics.inc("sink_auth_failures")
+                self._failed(e, loud=True)
+                delay = backoff.next()
+            except SinkUnavailable as e:
+                self._failed(e, loud=False)
+                delay = max(backoff.next(), e.retry_after_s or 0.0)
+            else:
+                self.metrics.write_latency.observe(time.monotonic() - t0)
+                if bad:
+                    n = quarantine(self.settings.quarantine_path, bad, rec.precision,
+                                   fsync=self.settings.fsync != "never")
+                    self.metrics.inc("readings_quarantined", n)
+                    log.error("quarantined %d lines InfluxDB refused (first reason: %s) in %s",
+                              n, bad[0].reason, self.settings.quarantine_path)
+                written = rec.count - len(bad)
+                self.metrics.inc("readings_written", written)
+                if retried or self._is_replay(rec.pos):
+                    self.metrics.inc("readings_replayed", written)
+                self._recovered()
+                return
+            retried = True
+            await asyncio.sleep(delay)
+
+    def _is_replay(self, pos: Pos) -> bool:
+        if pos < self._start_pos:
+            return True
+        committed = self._spool.committed
+        self._replay_ranges = [r for r in self._replay_ranges if r[1] is None or r[1] > committed]
+        return any(a <= pos and (b is None or pos < b) for a, b in self._replay_ranges)
+
+    def _failed(self, e: SinkError, loud: bool) -> None:
+        self.metrics.inc("sink_write_failures")
+        self.metrics.set_gauge("influx_up", 0)
+        self.metrics.set_problem("influx", str(e))
+        now = time.monotonic()
+        if self._down_since is None:
+            self._down_since = now
+            self._down_logged = now
+            self._replay_ranges.append((self._spool.write_pos, None))
+            log.log(logging.ERROR if loud else logging.WARNING,
+                    "InfluxDB write failed, spooling to %s and retrying: %s",
+                    self.settings.spool_dir, e)
+        elif loud or now - self._down_logged >= DOWN_LOG_EVERY_S:
+            self._down_logged = now
+            log.log(logging.ERROR if loud else logging.WARNING,
+                    "InfluxDB still failing after %.0f s (%d bytes spooled): %s",
+                    now - self._down_since, self._spool.backlog_bytes, e)
+
+    def _recovered(self) -> None:
+        if self._down_since is None:
+            return
+        log.warning("InfluxDB answers again after %.0f s; replaying %d spooled bytes",
+                    time.monotonic() - self._down_since, self._spool.backlog_bytes)
+        self._down_since = None
+        if self._replay_ranges and self._replay_ranges[-1][1] is None:
+            start = self._replay_ranges[-1][0]
+            self._replay_ranges[-1] = (start, self._spool.write_pos)
+        self.metrics.set_gauge("influx_up", 1)
+        self.metrics.set_problem("influx", None)
+
+    def _on_drop(self, points: int, nbytes: int) -> None:
+        self.metrics.inc("readings_dropped", points)
+        self.metrics.set_problem(
+            "spool", f"spool over its cap: dropped {points} undelivered points (oldest first)"
+        )
+
+    def _gauges(self) -> None:
+        self.metrics.set_gauge("spool_bytes", self._spool.total_bytes)
+        backlog = self._spool.backlog_bytes
+        self.metrics.set_gauge("spool_backlog_bytes", backlog)
+        if not backlog and "spool" in self.metrics.problems:
+            self.metrics.set_problem("spool", None)  # the dropping episode is over

@@ -1,0 +1,375 @@
+"""An append-only, checksummed, segmented log of line-protocol batches on disk.
+
+Layout of ``spool_dir``::
+
+    000000000007.seg   segment files, appended in order, never rewritten
+    cursor             "SEG OFFSET": everything before it has been delivered
+    lock               flock()ed by the one process that owns the spool
+
+Each record is ``HEADER + body`` where HEADER is ``>4sIIIB``: magic ``PVS1``, CRC32, body
+length, point count, precision code; the CRC covers length, count, precision and body. A
+record that is short (a power cut mid-write) or fails its CRC is skipped: the reader searches
+forward for the next valid record, counts the damage and goes on. It is never fatal.
+
+A process always appends to a fresh segment, so a damaged tail left by a crash is only ever
+read, never appended to. Records are written with one ``os.write`` each (no user-space buffer),
+so a SIGKILL loses nothing already appended; a power cut can lose what was not yet fsynced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import struct
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from collector.errors import SpoolError
+
+log = logging.getLogger(__name__)
+
+MAGIC = b"PVS1"
+HEADER = struct.Struct(">4sIIIB")
+_CRC_PART = struct.Struct(">IIB")  # length, count, precision: covered by the CRC
+PRECISIONS = ("ns", "u", "ms", "s")
+MAX_RECORD = 256 * 1024 * 1024
+CURSOR_SAVE_EVERY_S = 0.5  # replaying a few delivered records again is harmless (see README)
+
+FsyncPolicy = Literal["always", "interval", "never"]
+Pos = tuple[int, int]  # (segment number, byte offset)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    pos: Pos
+    end: Pos
+    count: int
+    precision: str
+    body: bytes
+
+
+def encode_record(body: bytes, count: int, precision: str) -> bytes:
+    code = PRECISIONS.index(precision)
+    crc = zlib.crc32(body, zlib.crc32(_CRC_PART.pack(len(body), count, code)))
+    return HEADER.pack(MAGIC, crc, len(body), count, code) + body
+
+
+def _seg_name(seq: int) -> str:
+    return f"{seq:012d}.seg"
+
+
+class Spool:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        max_bytes: int,
+        segment_bytes: int,
+        fsync: FsyncPolicy = "interval",
+        fsync_interval_s: float = 1.0,
+        on_drop: Callable[[int, int], None] | None = None,
+        on_corrupt: Callable[[int], None] | None = None,
+    ) -> None:
+        self.dir = Path(directory)
+        self.max_bytes = max_bytes
+        self.segment_bytes = segment_bytes
+        self.fsync_policy = fsync
+        self.fsync_interval_s = fsync_interval_s
+        self._on_drop = on_drop or (lambda points, nbytes: None)
+        self._on_corrupt = on_corrupt or (lambda nbytes: None)
+        self._sizes: dict[int, int] = {}  # segment -> bytes, in order
+        self._active = -1
+        self._wfd = -1
+        self._rfd: tuple[int, int] | None = None  # (segment, fd) being read
+        self._read: Pos = (0, 0)
+        self._outstanding: dict[Pos, Record | None] = {}  # read, not acked; None once acked
+        self._saved: Pos = (-1, -1)
+        self._saved_at = 0.0
+        self._synced_at = 0.0
+        self._dirty = False
+        self._lock_fd = -1
+        self.dropped_points = 0
+        self.corrupt_bytes = 0
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    def open(self) -> Spool:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = os.open(self.dir / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
+            raise SpoolError(f"spool {self.dir} is in use by another process") from None
+        for seq in sorted(_list_segments(self.dir)):
+            self._sizes[seq] = (self.dir / _seg_name(seq)).stat().st_size
+        self._read = read_cursor(self.dir)
+        first = next(iter(self._sizes), None)
+        if first is None or self._read[0] < first:
+            self._read = (first if first is not None else 0, 0)
+        self._saved = self._read
+        self._new_segment(max(self._sizes, default=0) + 1)
+        self._collect()
+        return self
+
+    def close(self) -> None:
+        if self._wfd >= 0:
+            self.sync()
+            os.close(self._wfd)
+            self._wfd = -1
+        self._close_reader()
+        self.save_cursor(force=True)
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
+
+    # ---- writing ---------------------------------------------------------------------------
+    def append(self, body: bytes, count: int, precision: str) -> Pos:
+        data = encode_record(body, count, precision)
+        if len(data) > MAX_RECORD:
+            raise SpoolError(f"record of {len(data)} bytes is larger than {MAX_RECORD}")
+        pos = (self._active, self._sizes[self._active])
+        view = memoryview(data)
+        while view:
+            n = os.write(self._wfd, view)
+            view = view[n:]
+        self._sizes[self._active] += len(data)
+        self._dirty = True
+        if self.fsync_policy == "always":
+            self.sync()
+        elif self.fsync_policy == "interval":
+            self.maybe_sync()
+        if self._sizes[self._active] >= self.segment_bytes:
+            self._new_segment(self._active + 1)
+        self._enforce_cap()
+        return pos
+
+    def maybe_sync(self) -> None:
+        due = time.monotonic() - self._synced_at >= self.fsync_interval_s
+        if self.fsync_policy == "interval" and self._dirty and due:
+            self.sync()
+
+    def sync(self) -> None:
+        if self.fsync_policy != "never" and self._dirty and self._wfd >= 0:
+            os.fsync(self._wfd)
+        self._dirty = False
+        self._synced_at = time.monotonic()
+
+    def _new_segment(self, seq: int) -> None:
+        if self._wfd >= 0:
+            self.sync()
+            os.close(self._wfd)
+        path = self.dir / _seg_name(seq)
+        self._wfd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._sizes[seq] = os.fstat(self._wfd).st_size
+        self._active = seq
+        if self.fsync_policy != "never":
+            _fsync_dir(self.dir)
+
+    def _enforce_cap(self) -> None:
+        """Drop whole segments, oldest first, while the spool is over its cap."""
+        while self.total_bytes > self.max_bytes and len(self._sizes) > 1:
+            seq = next(iter(self._sizes))
+            if seq == self._active:
+                break
+            start = self._read[1] if self._read[0] == seq else 0
+            points = 0 if self._read[0] > seq else count_points(self.dir / _seg_name(seq), start)
+            nbytes = self._sizes.pop(seq)
+            if self._rfd is not None and self._rfd[0] == seq:
+                self._close_reader()
+            _unlink(self.dir / _seg_name(seq))
+            if self._read[0] <= seq:
+                self._read = (next(iter(self._sizes)), 0)
+            # Records of it already in flight stay with the sender; their ack is ignored.
+            for pos in [p for p in self._outstanding if p[0] == seq]:
+                del self._outstanding[pos]
+            self.dropped_points += points
+            log.error(
+                "spool %s over its cap of %d bytes: dropped the oldest segment %d "
+                "(%d bytes, %d undelivered points)", self.dir, self.max_bytes, seq, nbytes, points
+            )
+            self._on_drop(points, nbytes)
+
+    # ---- reading ---------------------------------------------------------------------------
+    def next_record(self) -> Record | None:
+        """The next undelivered record in order, or None when the reader has caught up."""
+        while True:
+            seq, off = self._read
+            size = self._sizes.get(seq)
+            if size is None:  # dropped or never existed: go to the next segment we have
+                later = [s for s in self._sizes if s > seq]
+                if not later:
+                    return None
+                self._read = (later[0], 0)
+                continue
+            if off >= size:
+                if seq == self._active:
+                    return None
+                self._read = (seq + 1, 0)
+                self._collect()
+                continue
+            fd = self._reader(seq)
+            rec, skipped = _read_record(fd, seq, off, size)
+            if skipped:
+                self.corrupt_bytes += skipped
+                log.warning("spool %s: skipped %d damaged bytes in segment %d at offset %d",
+                            self.dir, skipped, seq, off)
+                self._on_corrupt(skipped)
+            if rec is None:
+                self._read = (seq, size)
+                continue
+            self._read = rec.end
+            self._outstanding[rec.pos] = rec
+            return rec
+
+    def ack(self, rec: Record) -> None:
+        """The record is in InfluxDB: move the cursor over every delivered prefix."""
+        if rec.pos not in self._outstanding:
+            return  # its segment was dropped while it was in flight
+        self._outstanding[rec.pos] = None
+        for pos in list(self._outstanding):
+            if self._outstanding[pos] is not None:
+                break
+            del self._outstanding[pos]
+        self._collect()
+        self.save_cursor()
+
+    @property
+    def committed(self) -> Pos:
+        """Everything before this position has been delivered."""
+        return next(iter(self._outstanding), self._read)
+
+    def _collect(self) -> None:
+        """Delete segments entirely before the committed position."""
+        done = self.committed[0]
+        for seq in [s for s in self._sizes if s < done and s != self._active]:
+            del self._sizes[seq]
+            if self._rfd is not None and self._rfd[0] == seq:
+                self._close_reader()
+            _unlink(self.dir / _seg_name(seq))
+
+    def save_cursor(self, force: bool = False) -> None:
+        pos = self.committed
+        now = time.monotonic()
+        if pos == self._saved or (not force and now - self._saved_at < CURSOR_SAVE_EVERY_S):
+            return
+        tmp = self.dir / "cursor.tmp"
+        tmp.write_text(f"{pos[0]} {pos[1]}\n")
+        os.replace(tmp, self.dir / "cursor")
+        self._saved, self._saved_at = pos, now
+
+    def _reader(self, seq: int) -> int:
+        if self._rfd is None or self._rfd[0] != seq:
+            self._close_reader()
+            self._rfd = (seq, os.open(self.dir / _seg_name(seq), os.O_RDONLY))
+        return self._rfd[1]
+
+    def _close_reader(self) -> None:
+        if self._rfd is not None:
+            os.close(self._rfd[1])
+            self._rfd = None
+
+    # ---- state -----------------------------------------------------------------------------
+    @property
+    def write_pos(self) -> Pos:
+        """Where the next record will be appended."""
+        return (self._active, self._sizes[self._active])
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(self._sizes.values())
+
+    @property
+    def backlog_bytes(self) -> int:
+        seq, off = self.committed
+        return sum(size for s, size in self._sizes.items() if s >= seq) - off
+
+    @property
+    def caught_up(self) -> bool:
+        """Nothing left to read and nothing in flight."""
+        return not self._outstanding and self.next_is_end()
+
+    def next_is_end(self) -> bool:
+        seq, off = self._read
+        return all(s < seq for s in self._sizes if s != seq) and off >= self._sizes.get(seq, 0)
+
+
+# ---- helpers, also used by `pvrelief spool` ----------------------------------------------
+def _list_segments(directory: Path) -> Iterator[int]:
+    for p in directory.glob("*.seg"):
+        with contextlib.suppress(ValueError):
+            yield int(p.stem)
+
+
+def read_cursor(directory: Path) -> Pos:
+    try:
+        seq, off = (directory / "cursor").read_text().split()
+        return int(seq), int(off)
+    except (OSError, ValueError):
+        return (0, 0)
+
+
+def _read_record(fd: int, seq: int, off: int, size: int) -> tuple[Record | None, int]:
+    """(record at or after ``off``, bytes skipped to find it); (None, n) if none is left."""
+    start = off
+    while off + HEADER.size <= size:
+        head = os.pread(fd, HEADER.size, off)
+        magic, crc, length, count, code = HEADER.unpack(head)
+        if magic == MAGIC and code < len(PRECISIONS) and off + HEADER.size + length <= size:
+            body = os.pread(fd, length, off + HEADER.size)
+            if zlib.crc32(body, zlib.crc32(_CRC_PART.pack(length, count, code))) == crc:
+                end = (seq, off + HEADER.size + length)
+                return Record((seq, off), end, count, PRECISIONS[code], body), off - start
+        off = _find_magic(fd, off + 1, size)
+    return None, size - start
+
+
+def _find_magic(fd: int, off: int, size: int) -> int:
+    chunk = 1 << 20
+    while off < size:
+        data = os.pread(fd, min(chunk, size - off) + len(MAGIC) - 1, off)
+        i = data.find(MAGIC)
+        if i >= 0:
+            return off + i
+        off += chunk
+    return size
+
+
+def iter_records(path: Path, start: int = 0) -> Iterator[Record]:
+    """Every valid record of one segment file from ``start`` (damage is skipped)."""
+    seq = int(path.stem)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        off = start
+        while True:
+            rec, _ = _read_record(fd, seq, off, size)
+            if rec is None:
+                return
+            yield rec
+            off = rec.end[1]
+    finally:
+        os.close(fd)
+
+
+def count_points(path: Path, start: int = 0) -> int:
+    return sum(r.count for r in iter_records(path, start))
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _unlink(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
