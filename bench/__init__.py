@@ -1,0 +1,1 @@
+"""Benchmarks: each ``bench/<name>.py`` with a ``main()`` writes ``bench/results/<name>.json``."""

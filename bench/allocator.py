@@ -1,0 +1,142 @@
+"""Allocation benchmark: numpy engine vs. the Decimal reference, same inputs, same run.
+
+Sizes (a year of daily energy, every plant's shares change on the 1st of every month):
+  qinghai   1,622 villages,    500 plants
+  national 60,000 villages, 10,000 plants
+
+Time: wall clock (perf_counter) of the numpy engine on compiled arrays (``seconds``); the
+YAML-free compile step from Python objects is timed apart (``compile_seconds``).
+Memory: tracemalloc peak (numpy reports its buffers to tracemalloc) in a second, traced run,
+so tracing does not slow the timed run. Results must be equal (canonical form) or it fails.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from allocator.allocate import allocate_compiled
+from allocator.compile import compile_period
+from allocator.energy import EnergyTable
+from allocator.model import DeductionRecord, Inputs, Plant, ShareRecord, TariffRecord, Village
+from allocator.periods import parse_period
+from allocator.reference import allocate_reference
+
+RESULTS = Path(__file__).parent / "results" / "allocator.json"
+SIZES = {"qinghai": (1_622, 500), "national": (60_000, 10_000)}
+USAGE = (("collective", 60), ("jobs_and_rewards", 40))
+# The reference at national size: run in full unless PVRELIEF_BENCH_REF_PLANTS asks for a sample.
+REF_SAMPLE = int(os.environ.get("PVRELIEF_BENCH_REF_PLANTS", "0"))
+
+
+def build(n_villages: int, n_plants: int, year: int = 2020, seed: int = 7):
+    """Synthetic inputs: villages dealt to plants (1 to ~12 each), monthly re-split shares."""
+    rng = np.random.default_rng(seed)
+    period = parse_period(str(year))
+    villages = {f"v{i:05d}": Village(f"v{i:05d}", f"村{i}", USAGE) for i in range(n_villages)}
+    owner = np.concatenate([np.arange(n_plants), rng.integers(0, n_plants, n_villages - n_plants)])
+    rng.shuffle(owner)
+    members: list[list[str]] = [[] for _ in range(n_plants)]
+    for v, p in enumerate(owner):
+        members[p].append(f"v{v:05d}")
+    months = [date(year, m, 1) for m in range(1, 13)]
+    tariffs = (TariffRecord(date(2016, 1, 1), 3247, 4253),)
+    plants = {}
+    for p in range(n_plants):
+        vs = members[p]
+        capacity = 290_000 * len(vs)
+        shares = []
+        for m in months:
+            cuts = np.sort(rng.integers(0, capacity + 1, len(vs) - 1))
+            parts = np.diff(np.concatenate([[0], cuts, [capacity]]))
+            shares.append(ShareRecord(m, tuple(zip(vs, map(int, parts), strict=True))))
+        deductions = (DeductionRecord(date(2020, 1, 1), 100, 300_000, 2_000_000, 500_000, 200),)
+        kind = "village" if len(vs) == 1 else "multi-village"
+        plants[f"p{p:05d}"] = Plant(f"p{p:05d}", f"电站{p}", kind, capacity, f"m{p}", capacity,
+                                    tuple(shares), tariffs, deductions)
+    caps = np.array([plants[f"p{p:05d}"].capacity_w for p in range(n_plants)])
+    wh = (rng.random((n_plants, period.days)) * caps[:, None] * 6).astype(np.int64)
+    energy = EnergyTable(period, tuple(plants), wh)
+    return Inputs(villages, plants), period, energy
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    gc.collect()
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def _peak_mb(fn: Callable[[], Any]) -> float:
+    gc.collect()
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    fn()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return round(peak / 2**20, 1)
+
+
+def run_size(name: str, n_villages: int, n_plants: int) -> dict[str, Any]:
+    inputs, period, energy = build(n_villages, n_plants)
+    compiled, compile_s = _timed(lambda: compile_period(inputs, period, energy))
+    runs = [_timed(lambda: allocate_compiled(compiled))[1] for _ in range(3)]
+    fast = allocate_compiled(compiled)
+    peak = _peak_mb(lambda: allocate_compiled(compiled))
+
+    sample = min(REF_SAMPLE, n_plants) if REF_SAMPLE else n_plants
+    ref_inputs = inputs
+    if sample < n_plants:  # the first `sample` plants by id, extrapolated linearly
+        keep = sorted(inputs.plants)[:sample]
+        ref_inputs = Inputs(inputs.villages, {p: inputs.plants[p] for p in keep})
+    slow, ref_s = _timed(lambda: allocate_reference(ref_inputs, period, energy))
+    if sample < n_plants:
+        sub = allocate_compiled(compile_period(ref_inputs, period, energy))
+        equal = sub.canonical() == slow.canonical()
+        ref_full_s = ref_s * n_plants / sample
+    else:
+        equal = fast.canonical() == slow.canonical()
+        ref_full_s = ref_s
+    small = Inputs(inputs.villages, {p: inputs.plants[p] for p in sorted(inputs.plants)[:50]})
+    ref_peak = _peak_mb(lambda: allocate_reference(small, period, energy))
+    seconds = min(runs)
+    result = {
+        "villages": n_villages, "plants": n_plants, "days": period.days,
+        "pairs": int(compiled.pair_plant.size), "pair_segments": int(compiled.ps_pair.size),
+        "seconds": round(seconds, 4), "seconds_runs": [round(r, 4) for r in runs],
+        "peak_mb": peak, "compile_seconds": round(compile_s, 3),
+        "decimal_seconds": round(ref_full_s, 2),
+        "decimal_measured_plants": sample,
+        "decimal_extrapolated": sample < n_plants,
+        "decimal_peak_mb_per_50_plants": ref_peak,
+        "speedup_vs_decimal": round(ref_full_s / seconds, 1),
+        "equal_to_decimal": equal,
+        "memory_method": "tracemalloc peak of one engine call (numpy buffers included)",
+    }
+    print(f"{name}: {json.dumps(result)}", flush=True)
+    if not equal:
+        raise SystemExit(f"{name}: numpy and Decimal results differ")
+    return result
+
+
+def main() -> None:
+    wanted = [a for a in sys.argv[1:] if a in SIZES] or list(SIZES)
+    results = {name: run_size(name, *SIZES[name]) for name in wanted}
+    results["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0],
+                          "numpy": np.__version__}
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
