@@ -1,0 +1,56 @@
+"""Readings become line protocol that InfluxDB stores exactly; bad values never as numbers."""
+
+from __future__ import annotations
+
+import httpx
+
+from collector.lineprotocol import encode, reading_to_line
+from collector.reading import Quality, Reading
+from pvrelief.services import InfluxServer
+
+TS = 1_592_712_000_123_456_789
+
+
+def reading(**kw: object) -> Reading:
+    base: dict = dict(kind="inverter", plant="p 1", device="inv,1", ts_ns=TS,
+                      fields={"p_ac_w": 1500.5}, village="v=1")
+    base.update(kw)
+    return Reading(**base)
+
+
+def test_tags_are_escaped_and_precision_applied() -> None:
+    line = reading_to_line(reading(), precision="ms")
+    assert line == r"inverter,plant=p\ 1,device=inv\,1,village=v\=1 p_ac_w=1500.5 1592712000123"
+
+
+def test_not_implemented_and_invalid_are_quality_strings_not_numbers() -> None:
+    r = reading(fields={"p_ac_w": None, "e_total_kwh": 5.0, "t_internal_c": 9999.0},
+                quality={"p_ac_w": Quality.NOT_IMPLEMENTED, "t_internal_c": Quality.INVALID})
+    line = reading_to_line(r)
+    assert line is not None
+    fields = line.rsplit(" ", 2)[1]  # the field set sits between tags and timestamp
+    assert 'q_p_ac_w="not_implemented"' in fields
+    assert 'q_t_internal_c="invalid"' in fields
+    assert "e_total_kwh=5.0" in fields
+    assert "t_internal_c=" not in fields.replace("q_t_internal_c", "")
+    assert "p_ac_w=" not in fields.replace("q_p_ac_w", "")
+
+
+def test_status_and_faults_are_strings_and_empty_readings_are_dropped() -> None:
+    r = reading(fields={}, status='fault "x"', faults=(2062, 2063))
+    line = reading_to_line(r)
+    assert line is not None and r'status="fault \"x\""' in line and 'faults="2062,2063"' in line
+    assert reading_to_line(reading(fields={"p_ac_w": float("nan")})) is None
+    assert encode([reading(fields={})]) == b""
+
+
+def test_influxdb_stores_what_we_encode(influxdb: InfluxServer, influx_db: str) -> None:
+    rs = [reading(ts_ns=TS + i * 10**9, fields={"p_ac_w": float(i), "e_total_kwh": 1e6 + i},
+                  status="running") for i in range(3)]
+    r = httpx.post(f"{influxdb.url}/write", params={"db": influx_db, "precision": "ns"},
+                   content=encode(rs))
+    assert r.status_code == 204, r.text
+    [series] = influxdb.query("SELECT p_ac_w, e_total_kwh, status, device, plant FROM inverter",
+                              influx_db)
+    assert series["values"] == [
+        [TS + i * 10**9, float(i), 1e6 + i, "running", "inv,1", "p 1"] for i in range(3)]
