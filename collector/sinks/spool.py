@@ -60,7 +60,7 @@ def encode_record(body: bytes, count: int, precision: str) -> bytes:
     return HEADER.pack(MAGIC, crc, len(body), count, code) + body
 
 
-def _seg_name(seq: int) -> str:
+def segment_name(seq: int) -> str:
     return f"{seq:012d}.seg"
 
 
@@ -107,8 +107,8 @@ class Spool:
             os.close(self._lock_fd)
             self._lock_fd = -1
             raise SpoolError(f"spool {self.dir} is in use by another process") from None
-        for seq in sorted(_list_segments(self.dir)):
-            self._sizes[seq] = (self.dir / _seg_name(seq)).stat().st_size
+        for seq in sorted(list_segments(self.dir)):
+            self._sizes[seq] = (self.dir / segment_name(seq)).stat().st_size
         self._read = read_cursor(self.dir)
         first = next(iter(self._sizes), None)
         if first is None or self._read[0] < first:
@@ -165,7 +165,7 @@ class Spool:
         if self._wfd >= 0:
             self.sync()
             os.close(self._wfd)
-        path = self.dir / _seg_name(seq)
+        path = self.dir / segment_name(seq)
         self._wfd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._sizes[seq] = os.fstat(self._wfd).st_size
         self._active = seq
@@ -179,11 +179,11 @@ class Spool:
             if seq == self._active:
                 break
             start = self._read[1] if self._read[0] == seq else 0
-            points = 0 if self._read[0] > seq else count_points(self.dir / _seg_name(seq), start)
+            points = 0 if self._read[0] > seq else count_points(self.dir / segment_name(seq), start)
             nbytes = self._sizes.pop(seq)
             if self._rfd is not None and self._rfd[0] == seq:
                 self._close_reader()
-            _unlink(self.dir / _seg_name(seq))
+            _unlink(self.dir / segment_name(seq))
             if self._read[0] <= seq:
                 self._read = (next(iter(self._sizes)), 0)
             # Records of it already in flight stay with the sender; their ack is ignored.
@@ -252,7 +252,7 @@ class Spool:
             del self._sizes[seq]
             if self._rfd is not None and self._rfd[0] == seq:
                 self._close_reader()
-            _unlink(self.dir / _seg_name(seq))
+            _unlink(self.dir / segment_name(seq))
 
     def save_cursor(self, force: bool = False) -> None:
         pos = self.committed
@@ -267,13 +267,30 @@ class Spool:
     def _reader(self, seq: int) -> int:
         if self._rfd is None or self._rfd[0] != seq:
             self._close_reader()
-            self._rfd = (seq, os.open(self.dir / _seg_name(seq), os.O_RDONLY))
+            self._rfd = (seq, os.open(self.dir / segment_name(seq), os.O_RDONLY))
         return self._rfd[1]
 
     def _close_reader(self) -> None:
         if self._rfd is not None:
             os.close(self._rfd[1])
             self._rfd = None
+
+    def drop_all(self) -> int:
+        """Delete every undelivered record (the operator's `pvrelief spool drop`)."""
+        points = self.pending_points()
+        self._close_reader()
+        for seq in [s for s in self._sizes if s != self._active]:
+            del self._sizes[seq]
+            _unlink(self.dir / segment_name(seq))
+        self._outstanding.clear()
+        self._read = (self._active, self._sizes[self._active])
+        self.save_cursor(force=True)
+        return points
+
+    def pending_points(self) -> int:
+        seq, off = self.committed
+        return sum(count_points(self.dir / segment_name(s), off if s == seq else 0)
+                   for s in self._sizes if s >= seq)
 
     # ---- state -----------------------------------------------------------------------------
     @property
@@ -301,7 +318,7 @@ class Spool:
 
 
 # ---- helpers, also used by `pvrelief spool` ----------------------------------------------
-def _list_segments(directory: Path) -> Iterator[int]:
+def list_segments(directory: Path) -> Iterator[int]:
     for p in directory.glob("*.seg"):
         with contextlib.suppress(ValueError):
             yield int(p.stem)

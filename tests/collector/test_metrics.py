@@ -1,0 +1,51 @@
+"""Self-metrics: Prometheus text, /metrics and /healthz over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import httpx
+
+# tests/ on sys.path would shadow `collector` with tests/collector (see sinks/conftest.py).
+ROOT = str(Path(__file__).resolve().parents[2])
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from collector.metrics import Metrics, MetricsServer  # noqa: E402
+
+
+def test_render_counters_devices_and_latency() -> None:
+    m = Metrics()
+    m.inc("readings_accepted", 5)
+    m.set_gauge("spool_bytes", 1234)
+    m.write_latency.observe(0.02)
+    m.device_poll('inv"1', ok=True, latency_s=0.05, ts_ns=1_700_000_000_500_000_000)
+    m.device_poll('inv"1', ok=False, latency_s=1.5, ts_ns=None)
+    text = m.render()
+    assert "pvrelief_readings_accepted_total 5\n" in text
+    assert "pvrelief_readings_dropped_total 0\n" in text
+    assert "pvrelief_spool_bytes 1234\n" in text
+    assert 'pvrelief_sink_write_latency_seconds_bucket{le="0.025"} 1\n' in text
+    assert 'pvrelief_sink_write_latency_seconds_bucket{le="+Inf"} 1\n' in text
+    assert 'pvrelief_device_polls_total{device="inv\\"1",result="ok"} 1\n' in text
+    assert 'pvrelief_device_polls_total{device="inv\\"1",result="error"} 1\n' in text
+    assert 'pvrelief_device_poll_latency_seconds{device="inv\\"1"} 1.5\n' in text
+    assert 'pvrelief_device_last_good_timestamp_seconds{device="inv\\"1"} 1700000000.5\n' in text
+
+
+async def test_server_serves_metrics_and_health() -> None:
+    m = Metrics()
+    async with MetricsServer(m, port=0) as srv, httpx.AsyncClient() as client:
+        assert srv.host == "127.0.0.1"
+        base = f"http://127.0.0.1:{srv.port}"
+        r = await client.get(f"{base}/metrics")
+        assert r.status_code == 200 and "pvrelief_healthy 1" in r.text
+        assert r.headers["content-type"].startswith("text/plain; version=0.0.4")
+        assert (await client.get(f"{base}/healthz")).status_code == 200
+        m.set_problem("influx", "connection refused")
+        r = await client.get(f"{base}/healthz")
+        assert r.status_code == 503 and "influx: connection refused" in r.text
+        m.set_problem("influx", None)
+        assert (await client.get(f"{base}/healthz")).status_code == 200
+        assert (await client.get(f"{base}/nope")).status_code == 404
