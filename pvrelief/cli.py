@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "pvrelief.cmd_config",
     "pvrelief.cmd_run",
     "pvrelief.cmd_demo",
+    "pvrelief.cmd_schema",
     "pvrelief.cmd_spool",
 )
 
