@@ -44,7 +44,10 @@ class DeviceDecoder:
         wanted = [p for p in wanted if p.role != "ident"]
         sfs = {p.sf for p in wanted if p.sf}
         needed = wanted + [profile.by_name[name] for name in sorted(sfs)]
-        self.reads: list[Read] = plan_reads(needed, max_hole=max_hole)
+        self.reads: list[Read] = plan_reads(needed, max_hole=max_hole,
+                                            max_count=profile.max_registers,
+                                            unreadable=profile.unreadable)
+        self.covers: list[list[Point]] = [[] for _ in self.reads]  # for `pvrelief plan`
         self._values = [self._slot(p) for p in wanted if p.role == "value"]
         self._sfs = {name: self._slot(profile.by_name[name]) for name in sfs}
         self._status = [self._slot(p) for p in wanted if p.role == "status"]
@@ -53,6 +56,8 @@ class DeviceDecoder:
 
     def _slot(self, p: Point) -> _Slot:
         i, off = locate(p, self.reads)
+        if p not in self.covers[i]:
+            self.covers[i].append(p)
         return _Slot(p, i, off)
 
     def _raw(self, slot: _Slot, blocks: Sequence[Sequence[int]]) -> int | float | str:
@@ -106,8 +111,13 @@ class DeviceDecoder:
             raw = self._raw(slot, blocks)
             if is_sentinel(fam, slot.point.type, raw, slot.point.sentinel):
                 continue
-            bits = int(raw)  # type: ignore[arg-type]
+            value = int(raw)  # type: ignore[arg-type]
             codes = slot.point.codes or {}
-            faults += [codes.get(b, b) for b in range(slot.point.size * 16) if bits >> b & 1]
+            if not slot.point.type.startswith("bitfield"):
+                # a fault-code register (Sungrow 5045) holds the active code itself; 0 is none
+                if value:
+                    faults.append(codes.get(value, value))
+                continue
+            faults += [codes.get(b, b) for b in range(slot.point.size * 16) if value >> b & 1]
         out.faults = tuple(faults)
         return out

@@ -2,8 +2,12 @@
 
 Two forms of profile exist:
 - ``sunspec:``: a base address and a chain of SunSpec models; model definitions live in
-  ``config/profiles/sunspec/model_<id>.yaml`` and addresses follow from point order and size;
-- ``registers:``: a vendor map listing each register's address (Huawei, Sungrow, CHINT ...).
+  ``config/profiles/sunspec/model_<id>.yaml`` and addresses follow from point order and size.
+  With ``discover: true`` the chain is read from the device at start-up instead
+  (``collector.sunspec_discovery``);
+- ``registers:``: a vendor map listing each register's address (Huawei, Sungrow, CHINT ...),
+  written as the vendor's document writes it; ``address_offset`` turns that into the wire
+  address (Sungrow documents 1-based addresses: offset -1).
 Both resolve to the same ``Point`` records, which the collector decodes and the simulator serves.
 """
 
@@ -16,78 +20,54 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from config.errors import ConfigError
+from config.profile_points import (
+    TYPE_ALIASES,
+    TYPE_WORDS,
+    AddressRange,
+    Identify,
+    IdentifySpec,
+    Point,
+    PointSpec,
+    PointType,
+    Role,
+    to_point,
+)
 from config.validation import format_errors
 from config.yamlpos import load_yaml_with_lines
 
+__all__ = [
+    "PROFILE_DIR", "SUNSPEC_DIR", "TYPE_ALIASES", "TYPE_WORDS", "AddressRange", "Identify",
+    "IdentifySpec", "Point", "PointSpec", "PointType", "Profile", "ProfileRegistry",
+    "ProfileSpec", "Role", "SunSpecBlock", "SunSpecLayout", "SunSpecModelRef",
+    "SunSpecModelSpec", "Unreadable", "load_profile", "load_registry", "resolve_sunspec",
+    "sunspec_model",
+]
+
 PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
 SUNSPEC_DIR = PROFILE_DIR / "sunspec"
-
-TYPE_ALIASES = {
-    "u16": "uint16", "s16": "int16", "u32": "uint32", "s32": "int32", "f32": "float32",
-    "i16": "int16", "i32": "int32", "bitfield": "bitfield16", "enum": "enum16",
-}
-TYPE_WORDS = {
-    "uint16": 1, "int16": 1, "sunssf": 1, "enum16": 1, "bitfield16": 1, "count": 1, "pad": 1,
-    "uint32": 2, "int32": 2, "acc32": 2, "float32": 2, "bitfield32": 2, "enum32": 2,
-    "uint64": 4, "int64": 4, "acc64": 4,
-}
-PointType = Literal[
-    "uint16", "int16", "sunssf", "enum16", "bitfield16", "count", "pad", "uint32", "int32",
-    "acc32", "float32", "bitfield32", "enum32", "uint64", "int64", "acc64", "string",
-]
-Role = Literal["value", "status", "faults", "ident"]
-
-
-class PointSpec(BaseModel):
-    """One register (or run of registers) as written in a profile file."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
-    type: PointType
-    address: int | None = Field(None, ge=0, le=65535)  # vendor maps only
-    size: int | None = Field(None, ge=1, le=125)  # words; needed for strings
-    table: Literal["holding", "input"] = "holding"
-    word_order: Literal["big", "little"] = "big"
-    sf: str | None = None  # name of the scale-factor point (SunSpec style)
-    scale: float = 1.0  # fixed multiplier (vendor "gain" inverted: 0.1 for gain 10)
-    factor: float = 1.0  # unit conversion to the canonical field (Wh -> kWh: 0.001)
-    units: str | None = None
-    field: str | None = None  # canonical reading field; None: read only if needed
-    role: Role = "value"
-    counter: Literal["lifetime", "daily"] | None = None
-    sentinel: int | None = None  # overrides the family's "not implemented" value
-    enum: dict[int, str] | None = None
-    bits: dict[int, str] | None = None
-    codes: dict[int, int] | None = None  # bit -> vendor alarm/fault id, for role faults
-    sim: float | None = None  # value the simulator serves (scale factors, constants)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _aliases(cls, data: dict) -> dict:
-        if isinstance(data, dict) and isinstance(data.get("type"), str):
-            data = {**data, "type": TYPE_ALIASES.get(data["type"], data["type"])}
-        return data
-
-    @model_validator(mode="after")
-    def _sizes(self) -> PointSpec:
-        if self.type == "string" and self.size is None:
-            raise ValueError("a string needs size (in registers)")
-        if self.size is None:
-            self.size = TYPE_WORDS[self.type]
-        return self
+SUNS_MARKER = 0x53756E53  # "SunS"
 
 
 class SunSpecModelRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: int = Field(ge=1, le=65534)
     repeats: int = Field(0, ge=0, le=64)  # instances of the repeating block
+    # the length the device announces; needed for models we have no definition of (vendor
+    # models 64xxx), which are then stepped over, and for devices whose model is shorter
+    length: int | None = Field(None, ge=0, le=65534)
 
 
 class SunSpecLayout(BaseModel):
     model_config = ConfigDict(extra="forbid")
     base: int = Field(40000, ge=0, le=65535)
-    models: list[SunSpecModelRef] = Field(min_length=1)
+    discover: bool = False  # read the model chain from the device at start-up
+    models: list[SunSpecModelRef] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _models_or_discover(self) -> SunSpecLayout:
+        if not self.models and not self.discover:
+            raise ValueError("list the models, or set discover: true")
+        return self
 
 
 class ProfileSpec(BaseModel):
@@ -99,6 +79,11 @@ class ProfileSpec(BaseModel):
     document: str = Field(min_length=3, description="the vendor document and version followed")
     sentinels: Literal["sunspec", "huawei", "none"] = "sunspec"
     rated_kw_ac: float | None = None
+    # wire address = documented address + address_offset (Sungrow documents 5001 for wire 5000)
+    address_offset: int = Field(0, ge=-1, le=1)
+    max_registers: int = Field(125, ge=1, le=125, description="largest read the device accepts")
+    unreadable: list[AddressRange] = Field(default_factory=list)
+    identify: IdentifySpec | None = None
     sunspec: SunSpecLayout | None = None
     registers: list[PointSpec] | None = None
 
@@ -123,29 +108,17 @@ class SunSpecModelSpec(BaseModel):
     points: list[PointSpec]
     repeating: Repeating | None = None
 
-
-@dataclass(frozen=True, slots=True)
-class Point:
-    """A resolved register point: absolute address, width and how to decode it."""
-
-    name: str  # unique within the device: "W", "160.2.DCV", "pv_1_voltage"
-    address: int
-    size: int
-    type: str
-    table: str = "holding"
-    word_order: str = "big"
-    sf: str | None = None  # resolved name of the scale-factor point
-    scale: float = 1.0
-    factor: float = 1.0
-    units: str | None = None
-    field: str | None = None
-    role: str = "value"
-    counter: str | None = None
-    sentinel: int | None = None
-    enum: dict[int, str] | None = None
-    bits: dict[int, str] | None = None
-    codes: dict[int, int] | None = None
-    sim: float | None = None
+    @model_validator(mode="after")
+    def _lengths_add_up(self) -> SunSpecModelSpec:
+        fixed = sum(p.size or 0 for p in self.points)
+        if fixed != self.length:
+            raise ValueError(f"model {self.id}: points add up to {fixed}, length is {self.length}")
+        if self.repeating is not None:
+            rep = sum(p.size or 0 for p in self.repeating.points)
+            if rep != self.repeating.length:
+                raise ValueError(f"model {self.id}: repeating points add up to {rep}, "
+                                 f"length is {self.repeating.length}")
+        return self
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +128,15 @@ class SunSpecBlock:
     model_id: int
     address: int  # of the model id register
     length: int
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """Wire registers start..end-1 of ``table`` that the device refuses to read."""
+
+    table: str
+    start: int
+    end: int  # exclusive
 
 
 @dataclass(frozen=True)
@@ -169,6 +151,11 @@ class Profile:
     rated_kw_ac: float | None = None
     sunspec_base: int | None = None
     sunspec_blocks: tuple[SunSpecBlock, ...] = ()
+    address_offset: int = 0
+    max_registers: int = 125
+    unreadable: tuple[Unreadable, ...] = ()
+    identify: Identify | None = None
+    sunspec_discover: bool = False  # the chain above is a default; the device's own wins
     by_name: dict[str, Point] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -178,17 +165,9 @@ class Profile:
     def fields(self) -> list[str]:
         return [p.field for p in self.points if p.field and p.role == "value"]
 
-
-def _point(
-    spec: PointSpec, name: str, address: int, sf: str | None, fieldname: str | None
-) -> Point:
-    assert spec.size is not None
-    return Point(
-        name=name, address=address, size=spec.size, type=spec.type, table=spec.table,
-        word_order=spec.word_order, sf=sf, scale=spec.scale, factor=spec.factor,
-        units=spec.units, field=fieldname, role=spec.role, counter=spec.counter,
-        sentinel=spec.sentinel, enum=spec.enum, bits=spec.bits, codes=spec.codes, sim=spec.sim,
-    )
+    def document_address(self, wire_address: int) -> int:
+        """The address as the vendor's document writes it (what an operator looks up)."""
+        return wire_address - self.address_offset
 
 
 def _read_model(path: Path, model: type[BaseModel]) -> BaseModel:
@@ -203,69 +182,94 @@ def _read_model(path: Path, model: type[BaseModel]) -> BaseModel:
 _MODEL_CACHE: dict[int, SunSpecModelSpec] = {}
 
 
-def sunspec_model(model_id: int) -> SunSpecModelSpec:
+def sunspec_model(model_id: int) -> SunSpecModelSpec | None:
+    """The definition of a SunSpec model, or None if we carry none for that id."""
     if model_id not in _MODEL_CACHE:
         path = SUNSPEC_DIR / f"model_{model_id}.yaml"
         if not path.is_file():
-            raise ConfigError(f"no SunSpec model definition {path.name} in {SUNSPEC_DIR}")
+            return None
         spec = _read_model(path, SunSpecModelSpec)
         assert isinstance(spec, SunSpecModelSpec)
+        if spec.id != model_id:
+            raise ConfigError(f"{path}: says id {spec.id}, the file name says {model_id}")
         _MODEL_CACHE[model_id] = spec
     return _MODEL_CACHE[model_id]
 
 
-def _resolve_sunspec(layout: SunSpecLayout) -> tuple[list[Point], list[SunSpecBlock]]:
+def resolve_sunspec(layout: SunSpecLayout) -> tuple[list[Point], list[SunSpecBlock]]:
     """Lay the models out after the 'SunS' marker, as a device would, and name each point."""
     points: list[Point] = [
-        Point(name="SunS", address=layout.base, size=2, type="uint32", sim=0x53756E53)
+        Point(name="SunS", address=layout.base, size=2, type="uint32", sim=SUNS_MARKER)
     ]
     blocks: list[SunSpecBlock] = []
     addr = layout.base + 2
     seen: dict[int, int] = {}
     for ref in layout.models:
         m = sunspec_model(ref.id)
+        if m is None and ref.length is None:
+            raise ConfigError(f"no SunSpec model definition model_{ref.id}.yaml in {SUNSPEC_DIR}"
+                              " (give its length to step over it)")
         # points are named "<model>.<point>"; a second instance of a model is "<model>#2.<point>"
         seen[ref.id] = seen.get(ref.id, 0) + 1
         prefix = f"{ref.id}." if seen[ref.id] == 1 else f"{ref.id}#{seen[ref.id]}."
-        rep_len = m.repeating.length if m.repeating else 0
-        length = m.length + rep_len * ref.repeats
+        if m is None:
+            length = ref.length or 0
+        else:
+            rep_len = m.repeating.length if m.repeating else 0
+            length = ref.length if ref.length is not None else m.length + rep_len * ref.repeats
         blocks.append(SunSpecBlock(ref.id, addr, length))
         points.append(Point(name=f"{prefix}ID", address=addr, size=1, type="uint16", sim=ref.id))
         points.append(Point(name=f"{prefix}L", address=addr + 1, size=1, type="uint16",
                             sim=length))
+        end = addr + 2 + length  # a device's model may be shorter than the definition
         off = addr + 2
-        for p in m.points:
-            pt = _point(p, prefix + p.name, off, prefix + p.sf if p.sf else None, p.field)
+        for p in m.points if m else []:
+            pt = to_point(p, prefix + p.name, off, prefix + p.sf if p.sf else None, p.field)
             if p.type == "count":
                 pt = replace(pt, sim=float(ref.repeats))
-            points.append(pt)
+            if pt.end <= end:
+                points.append(pt)
             off += p.size or 1
         for n in range(1, ref.repeats + 1):
-            assert m.repeating is not None
+            assert m is not None and m.repeating is not None
             for p in m.repeating.points:
                 fieldname = p.field.format(n=n) if p.field else None
-                points.append(_point(p, f"{prefix}{n}.{p.name}", off,
-                                     prefix + p.sf if p.sf else None, fieldname))
+                pt = to_point(p, f"{prefix}{n}.{p.name}", off,
+                              prefix + p.sf if p.sf else None, fieldname)
+                if pt.end <= end:
+                    points.append(pt)
                 off += p.size or 1
-        addr += 2 + length
+        addr = end
     points.append(Point(name="end.ID", address=addr, size=1, type="uint16", sim=0xFFFF))
     points.append(Point(name="end.L", address=addr + 1, size=1, type="uint16", sim=0))
     return points, blocks
 
 
-def load_profile(path: Path) -> Profile:
-    spec = _read_model(path, ProfileSpec)
-    assert isinstance(spec, ProfileSpec)
-    blocks: list[SunSpecBlock] = []
-    if spec.sunspec is not None:
-        points, blocks = _resolve_sunspec(spec.sunspec)
-    else:
-        assert spec.registers is not None
-        points = []
-        for i, p in enumerate(spec.registers):
-            if p.address is None:
-                raise ConfigError(f"{path}: registers[{i}] ({p.name}): address is required")
-            points.append(_point(p, p.name, p.address, p.sf, p.field))
+def _vendor_points(spec: ProfileSpec, path: Path) -> list[Point]:
+    assert spec.registers is not None
+    points = []
+    for i, p in enumerate(spec.registers):
+        if p.address is None:
+            raise ConfigError(f"{path}: registers[{i}] ({p.name}): address is required")
+        points.append(to_point(p, p.name, p.address + spec.address_offset, p.sf, p.field))
+    return points
+
+
+def _unreadable(spec: ProfileSpec) -> tuple[Unreadable, ...]:
+    off = spec.address_offset
+    return tuple(Unreadable(r.table, r.start + off, r.end + 1 + off) for r in spec.unreadable)
+
+
+def _identify(spec: ProfileSpec) -> Identify | None:
+    i = spec.identify
+    if i is None:
+        return None
+    assert i.size is not None
+    return Identify(i.table, i.address + spec.address_offset, i.type, i.size, i.match,
+                    i.values, i.range, i.label)
+
+
+def _check(points: list[Point], unreadable: tuple[Unreadable, ...], path: Path) -> None:
     names = [p.name for p in points]
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
@@ -274,11 +278,32 @@ def load_profile(path: Path) -> Profile:
     for p in points:
         if p.sf and p.sf not in known:
             raise ConfigError(f"{path}: point {p.name}: scale factor {p.sf!r} is not a point")
+        for u in unreadable:
+            if p.table == u.table and p.address < u.end and u.start < p.end:
+                raise ConfigError(f"{path}: point {p.name} lies in an unreadable range")
+
+
+def load_profile(path: Path) -> Profile:
+    spec = _read_model(path, ProfileSpec)
+    assert isinstance(spec, ProfileSpec)
+    blocks: list[SunSpecBlock] = []
+    if spec.sunspec is not None:
+        if spec.sunspec.models:
+            points, blocks = resolve_sunspec(spec.sunspec)
+        else:  # nothing known before discovery but the marker
+            points = [Point("SunS", spec.sunspec.base, 2, "uint32", sim=SUNS_MARKER)]
+    else:
+        points = _vendor_points(spec, path)
+    unreadable = _unreadable(spec)
+    _check(points, unreadable, path)
     return Profile(
         name=spec.name, kind=spec.kind, vendor=spec.vendor, document=spec.document,
         sentinels=spec.sentinels, points=tuple(points), source=path,
         rated_kw_ac=spec.rated_kw_ac,
         sunspec_base=spec.sunspec.base if spec.sunspec else None, sunspec_blocks=tuple(blocks),
+        address_offset=spec.address_offset, max_registers=spec.max_registers,
+        unreadable=unreadable, identify=_identify(spec),
+        sunspec_discover=bool(spec.sunspec and spec.sunspec.discover),
     )
 
 

@@ -2,15 +2,20 @@
 
 The simulator never knows register addresses: it sets ``p_ac_w`` or ``e_total_kwh`` and the
 profile says where and how that is encoded. Points nobody sets hold the family's "not
-implemented" sentinel, as a real device's unused registers do.
+implemented" sentinel, as a real device's unused registers do. Registers a profile does not
+list but that sit in a short gap between listed ones read as 0 (devices answer reads through
+reserved registers); anything else, and any ``unreadable`` range, is an illegal address.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from collector.codec import encode_raw, int_to_words, not_implemented_value
 from config.profiles import Point, Profile
+
+HOLE_FILL = 125  # reserved gaps up to this many registers read as 0, as on real devices
 
 RANGES = {
     "uint16": (0, 0xFFFE), "int16": (-0x7FFF, 0x7FFF), "acc32": (1, 0xFFFFFFFE),
@@ -34,10 +39,28 @@ class RegisterImage:
             if p.sf:
                 self._sf_members.setdefault(p.sf, []).append(p)
         for p in profile.points:
+            if isinstance(p.sim, str):
+                self._write(p, encode_raw("string", p.sim, p.size))
+                continue
             if p.sim is not None and p.type == "sunssf":
                 self._sf[p.name] = int(p.sim)
             if p.sim is not None:
-                self._write(p, encode_raw(p.type, int(p.sim), p.size, p.word_order))
+                value = float(p.sim) if p.type == "float32" else int(p.sim)
+                self._write(p, encode_raw(p.type, value, p.size, p.word_order))
+        self._fill_holes()
+
+    def _fill_holes(self) -> None:
+        """Zero the short reserved gaps between listed registers, except unreadable ones."""
+        for table, regs in self._tables.items():
+            mapped = sorted(regs)
+            for a, b in itertools.pairwise(mapped):
+                if 1 < b - a <= HOLE_FILL:
+                    for addr in range(a + 1, b):
+                        regs[addr] = 0
+            for u in self.profile.unreadable:
+                if u.table == table:
+                    for addr in range(u.start, u.end):
+                        regs.pop(addr, None)
 
     # -- register access (the Modbus server side) -------------------------------------------
     def read(self, table: str, address: int, count: int) -> list[int] | None:
@@ -86,6 +109,11 @@ class RegisterImage:
 
     def set_faults(self, codes: tuple[int, ...]) -> None:
         for p in self._faults:
+            if not p.type.startswith("bitfield"):  # a code register shows one code at a time
+                inverse = {c: v for v, c in (p.codes or {}).items()}
+                code = inverse.get(codes[0], codes[0]) if codes else 0
+                self._write(p, encode_raw(p.type, code, p.size, p.word_order))
+                continue
             inverse = {c: b for b, c in (p.codes or {}).items()}
             bits = 0
             for c in codes:
