@@ -108,6 +108,14 @@ class AllocationSpec(_Model):
     plants: list[PlantSpec] = Field(min_length=1)
 
 
+class _Located(ValueError):
+    """A problem inside a plant, with the key path below the plant (for the YAML line)."""
+
+    def __init__(self, where: tuple, msg: str) -> None:
+        super().__init__(msg)
+        self.where = where
+
+
 def _days(start: date, nxt: date | None) -> str:
     return f"{start}..{nxt - timedelta(days=1)}" if nxt else f"{start} onward"
 
@@ -117,6 +125,14 @@ def _share_record(p: PlantSpec, ordered: list[ShareSpec], i: int, basis: int,
     s = ordered[i]
     nxt = ordered[i + 1].start if i + 1 < len(ordered) else None
     days = _days(s.start, nxt)
+    try:
+        return _check_share(p, s, days, basis, villages)
+    except ValueError as e:
+        raise _Located(("shares", p.shares.index(s)), str(e)) from e
+
+
+def _check_share(p: PlantSpec, s: ShareSpec, days: str, basis: int,
+                 villages: dict[str, Village]) -> ShareRecord:
     raw = s.kw if s.kw is not None else s.fraction
     assert raw is not None
     places, unit = (3, "kW") if s.kw is not None else (6, "")
@@ -187,6 +203,8 @@ def _to_inputs(spec: AllocationSpec, sha: str) -> Inputs:
             continue
         try:
             plants[p.id] = _plant(p, spec.tariffs, villages)
+        except _Located as e:
+            errors.append((("plants", i, *e.where), str(e)))
         except ValueError as e:
             errors.append((("plants", i), str(e)))
     if errors:

@@ -21,7 +21,7 @@ from allocator.result import Allocation
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-@FAST
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios(), st.integers(0, 10**6))
 def test_numpy_engine_equals_decimal_reference(case: tuple[Inputs, EnergyTable],
                                                carry: int) -> None:

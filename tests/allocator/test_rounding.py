@@ -1,0 +1,61 @@
+"""The vectorised largest-remainder split against a brute-force one, incl. big-int ties."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from allocator.rounding import half_up_div, largest_remainder
+
+
+def _brute(total: int, weights: list[int]) -> list[int]:
+    den = sum(weights)
+    quotas = [Fraction(total * w, den) for w in weights]
+    base = [q.numerator // q.denominator for q in quotas]
+    order = sorted(range(len(weights)), key=lambda i: (-(quotas[i] - base[i]), i))
+    for i in order[: total - sum(base)]:
+        base[i] += 1
+    return base
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10**12),
+                          st.lists(st.integers(0, 2**70), min_size=1, max_size=6)),
+                min_size=1, max_size=4))
+def test_matches_brute_force_on_big_weights(groups: list[tuple[int, list[int]]]) -> None:
+    groups = [(t if sum(w) else 0, w) for t, w in groups]
+    total = np.array([t for t, _ in groups], dtype=object)
+    denom = np.array([sum(w) for _, w in groups], dtype=object)
+    weight = np.array([x for _, w in groups for x in w], dtype=object)
+    group = np.array([g for g, (_, w) in enumerate(groups) for _ in w], dtype=np.int64)
+    tie = np.arange(group.size, dtype=np.int64)
+    got = largest_remainder(total, weight, denom, group, tie).amount.tolist()
+    want = [x for t, w in groups for x in (_brute(t, w) if sum(w) else [0] * len(w))]
+    assert got == want
+
+
+def test_equal_floats_with_different_exact_remainders_are_ordered_exactly() -> None:
+    # remainders 2^60 and 2^60 + 1 over 2^70 are the same float; the larger must win even
+    # though the other item has the lower tie-break rank
+    den = 2**70
+    weights = np.array([2**60, 2**60 + 1, den - 2**61 - 1], dtype=object)
+    split = largest_remainder(np.array([1], dtype=object), weights,
+                              np.array([den], dtype=object), np.zeros(3, np.int64),
+                              np.arange(3, dtype=np.int64))
+    assert split.amount.tolist() == [0, 0, 1] or split.amount.tolist() == [0, 1, 0]
+    assert split.amount.tolist() == _brute(1, weights.tolist())
+
+
+def test_exact_ties_go_to_the_lower_rank() -> None:
+    split = largest_remainder(np.array([2], np.int64), np.array([1, 1, 1], np.int64),
+                              np.array([3], np.int64), np.zeros(3, np.int64),
+                              np.array([2, 0, 1], np.int64))
+    assert split.amount.tolist() == [0, 1, 1]
+    assert split.rank.tolist() == [0, 1, 2]
+
+
+def test_half_up() -> None:
+    assert [half_up_div(n, 10) for n in (4, 5, 6, 15, 25)] == [0, 1, 1, 2, 3]
