@@ -42,13 +42,16 @@ def register(app: typer.Typer) -> None:
         sim_clock: Path | None = typer.Option(
             None, help="stamp readings with the simulator's clock (file from `simulate`)"),
         duration: float | None = typer.Option(None, help="stop after this many real seconds"),
+        metrics_host: str = typer.Option("127.0.0.1", help="address of /metrics and /healthz"),
+        metrics_port: int = typer.Option(9108, help="port of /metrics and /healthz; 0: off"),
         verbose: bool = typer.Option(False, "--verbose", "-v"),
     ) -> None:
         """Poll every configured device and write readings to InfluxDB until SIGTERM."""
         setup_logging(verbose)
         cfg = load_or_exit(config)
         clock = SimClock.load(sim_clock) if sim_clock else SimClock.real()
-        asyncio.run(run_collector(cfg, clock, duration))
+        addr = (metrics_host, metrics_port) if metrics_port else None
+        asyncio.run(run_collector(cfg, clock, duration, addr))
 
     @app.command()
     def simulate(

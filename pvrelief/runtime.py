@@ -13,6 +13,7 @@ import signal
 from pathlib import Path
 
 from collector.clock import SimClock
+from collector.metrics import Metrics, MetricsServer
 from collector.runner import Collector
 from collector.sinks.influx import InfluxSink
 from config.schema import Config
@@ -38,18 +39,27 @@ async def wait_for(stop: asyncio.Event, duration_s: float | None) -> None:
             await asyncio.wait_for(stop.wait(), duration_s)
 
 
-async def run_collector(cfg: Config, clock: SimClock, duration_s: float | None = None) -> None:
+async def run_collector(cfg: Config, clock: SimClock, duration_s: float | None = None,
+                        metrics_addr: tuple[str, int] | None = ("127.0.0.1", 9108)) -> None:
+    """Poll until SIGTERM/SIGINT (or ``duration_s``); serve /metrics and /healthz meanwhile."""
     stop = stop_event_on_signals()
-    sink = InfluxSink(cfg.influxdb)
+    metrics = Metrics()
+    sink = InfluxSink(cfg.influxdb, metrics)
     await sink.start()
-    collector = Collector(cfg, sink.put, clock)
+    collector = Collector(cfg, sink.put, clock, on_poll=metrics.device_poll)
+    server = MetricsServer(metrics, *metrics_addr) if metrics_addr else None
     try:
+        if server is not None:
+            await server.start()
+            log.info("metrics on http://%s:%d/metrics", *metrics_addr)
         await collector.start()
         await wait_for(stop, duration_s)
     finally:
         await collector.stop()
-        await sink.close()
-    log.info("collector stopped; %d points written", sink.written)
+        await sink.close()  # writes or spools everything accepted before returning
+        if server is not None:
+            await server.close()
+    log.info("collector stopped")
 
 
 async def run_simulator(cfg: Config, clock: SimClock, clock_file: Path | None,

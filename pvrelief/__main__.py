@@ -1,0 +1,3 @@
+from pvrelief.cli import app
+
+app()
