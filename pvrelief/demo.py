@@ -128,6 +128,7 @@ def run_demo(cfg: Config, var: Path = DEFAULT_VAR / "demo", keep_running: bool =
     with InfluxServer(var / "influxdb") as server:
         cfg = cfg.model_copy(deep=True)
         cfg.influxdb.url = HttpUrl(server.url)
+        cfg.influxdb.spool_dir = var / "spool"
         console.print(f"InfluxDB {server.url} (data in {var / 'influxdb'}), "
                       f"database [bold]{cfg.influxdb.database}[/]")
         n_dev = len(cfg.devices())

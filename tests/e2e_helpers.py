@@ -15,7 +15,8 @@ def small_fleet_config(tmp_path: Path, influx_url: str, database: str, *, speed:
     port = free_port()
     cfg = {
         "site": {"id": "test"},
-        "influxdb": {"url": influx_url, "database": database, "linger_s": 0.2},
+        "influxdb": {"url": influx_url, "database": database, "linger_s": 0.2,
+                     "spool_dir": str(tmp_path / "spool")},
         "collector": {"timeout_s": 1.0},
         "simulator": {"start": start, "speed": speed, "seed": 7, "tick_s": 10},
         "counties": [{"id": "gonghe", "townships": [{"id": "t1", "villages": [{
