@@ -1,14 +1,28 @@
 """Modbus TCP edge of the collector: one connection per host:port, requests serialised.
 
-Many devices behind one gateway share its connection; a lock serialises requests on it (a
-gateway answers one at a time anyway). pymodbus exceptions are mapped to collector errors here
-and nowhere else.
+Many devices behind one gateway share its connection. A gateway answers one request at a time,
+so a lock serialises them; a device's whole poll (its "cycle") holds the lock once. The gateway
+workarounds peer systems need are options here: a pause after connecting (Huawei dongles), a
+pause between requests, closing the connection after every cycle (single-master devices), and
+one retry on exception 6 (device busy).
+
+A dead unit id costs a full timeout each time it is asked. Two things keep it from stalling the
+others: its poller backs off (fewer asks), and the lock serves healthy devices first, so a
+failing device's timeout falls after the healthy polls due at the same instant, not before.
+
+pymodbus exceptions are mapped to collector errors here and nowhere else.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import heapq
+import itertools
 import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
@@ -18,54 +32,161 @@ from collector.errors import DeviceException, DeviceTimeout, SourceError
 from collector.plan import Read
 
 log = logging.getLogger(__name__)
+# pymodbus logs every unanswered request at ERROR; a sleeping inverter is not an error, and
+# we report failures ourselves, per device, once per change.
+logging.getLogger("pymodbus.logging").setLevel(logging.CRITICAL)
+
+DEVICE_BUSY = 6
+# How long a failing device lets healthy ones due at the same instant queue before it asks:
+# the timers of one slot fire within a few ms of each other, even on a loaded machine.
+LOW_PRIORITY_GRACE_S = 0.02
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointOptions:
+    timeout_s: float = 2.0
+    pause_after_connect_s: float = 0.0
+    pause_between_requests_s: float = 0.0
+    close_after_cycle: bool = False
+
+
+class _PriorityLock:
+    """An asyncio lock that hands over to waiting healthy devices before failing ones."""
+
+    def __init__(self) -> None:
+        self._held = False
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+
+    async def acquire(self, low: bool) -> None:
+        if not self._held and not self._waiters:
+            self._held = True
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (1 if low else 0, next(self._seq), fut))
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                self.release()  # handed the lock just as we were cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            _, _, fut = heapq.heappop(self._waiters)
+            if not fut.done():
+                fut.set_result(None)  # the lock passes straight to this waiter
+                return
+        self._held = False
 
 
 class ModbusEndpoint:
-    def __init__(self, host: str, port: int, timeout_s: float = 2.0) -> None:
+    def __init__(self, host: str, port: int, timeout_s: float = 2.0,
+                 options: EndpointOptions | None = None, name: str | None = None) -> None:
         self.host, self.port = host, port
-        self.timeout_s = timeout_s
-        self._client = AsyncModbusTcpClient(host, port=port, timeout=timeout_s, retries=0,
+        self.options = options or EndpointOptions(timeout_s=timeout_s)
+        self.timeout_s = self.options.timeout_s
+        self.label = name or f"{host}:{port}"
+        self._client = AsyncModbusTcpClient(host, port=port, timeout=self.timeout_s, retries=0,
                                             reconnect_delay=0)
-        self._lock = asyncio.Lock()
+        self._lock = _PriorityLock()
+        self._last_request_end = 0.0
+        self.connects = 0  # successful connects; close_after_cycle makes one per cycle
+        self.busy_retries = 0
 
     @property
     def name(self) -> str:
         return f"{self.host}:{self.port}"
 
+    @contextlib.asynccontextmanager
+    async def cycle(self, device: str, low_priority: bool = False) -> AsyncIterator[Cycle]:
+        """Hold the connection for one device's poll; healthy devices (not low_priority) first."""
+        if low_priority:
+            await asyncio.sleep(LOW_PRIORITY_GRACE_S)
+        await self._lock.acquire(low_priority)
+        try:
+            yield Cycle(self, device)
+        finally:
+            if self.options.close_after_cycle:
+                self._client.close()
+            self._lock.release()
+
+    async def read(self, device: str, unit: int, r: Read) -> list[int]:
+        """Read ``r`` from unit ``unit`` in a cycle of its own (discovery, scans)."""
+        async with self.cycle(device) as c:
+            return await c.read(unit, r)
+
+    async def close(self) -> None:
+        self._client.close()
+
+    # -- inside a cycle (the lock is held) ---------------------------------------------------
     async def _ensure_connected(self, device: str) -> None:
         if self._client.connected:
             return
         try:
             ok = await asyncio.wait_for(self._client.connect(), self.timeout_s)
         except (TimeoutError, OSError) as e:
-            raise SourceError(device, f"cannot connect to {self.name}: {e!r}") from e
+            raise SourceError(device, f"cannot connect to {self.label}: {e!r}") from e
         if not ok:
-            raise SourceError(device, f"cannot connect to {self.name}")
+            raise SourceError(device, f"cannot connect to {self.label}")
+        self.connects += 1
+        if self.options.pause_after_connect_s:
+            await asyncio.sleep(self.options.pause_after_connect_s)
 
-    async def read(self, device: str, unit: int, r: Read) -> list[int]:
-        """Read ``r`` from unit ``unit``; raise a SourceError subclass naming ``device``."""
-        async with self._lock:
-            await self._ensure_connected(device)
-            fn = (self._client.read_holding_registers if r.table == "holding"
-                  else self._client.read_input_registers)
-            try:
-                rr = await asyncio.wait_for(fn(r.address, count=r.count, device_id=unit),
-                                            self.timeout_s * 1.5)
-            except TimeoutError as e:
+    async def _pause_between(self) -> None:
+        gap = self.options.pause_between_requests_s
+        if gap:
+            wait = self._last_request_end + gap - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+
+    async def _request(self, device: str, unit: int, r: Read) -> list[int]:
+        await self._ensure_connected(device)
+        await self._pause_between()
+        fn = (self._client.read_holding_registers if r.table == "holding"
+              else self._client.read_input_registers)
+        try:
+            # pymodbus enforces the timeout itself; the outer bound only guards against a hang
+            rr = await asyncio.wait_for(fn(r.address, count=r.count, device_id=unit),
+                                        self.timeout_s * 1.5)
+        except TimeoutError as e:
+            raise DeviceTimeout(device, f"no answer within {self.timeout_s:g} s "
+                                        f"(unit {unit} at {self.label})") from e
+        except ModbusException as e:
+            if "no response" in str(e).lower() or "timeout" in str(e).lower():
+                # a late answer is dropped by pymodbus (transaction id), so no reconnect
                 raise DeviceTimeout(device, f"no answer within {self.timeout_s:g} s "
-                                            f"(unit {unit} at {self.name})") from e
-            except ModbusException as e:
-                if "timeout" in str(e).lower() or "no response" in str(e).lower():
-                    raise DeviceTimeout(device, f"no answer (unit {unit} at {self.name})") from e
-                self._client.close()  # a confused connection: start afresh next time
-                raise SourceError(device, f"Modbus error at {self.name}: {e}") from e
+                                            f"(unit {unit} at {self.label})") from e
+            self._client.close()  # a confused connection: start afresh next time
+            raise SourceError(device, f"Modbus error at {self.label}: {e}") from e
+        finally:
+            self._last_request_end = time.monotonic()
         if isinstance(rr, ExceptionResponse) or rr.isError():
-            code = getattr(rr, "exception_code", 0)
-            raise DeviceException(device, int(code), r.address)
+            raise DeviceException(device, int(getattr(rr, "exception_code", 0)), r.address)
         regs = list(rr.registers)
         if len(regs) != r.count:
             raise SourceError(device, f"asked {r.count} registers at {r.address}, got {len(regs)}")
         return regs
 
-    async def close(self) -> None:
-        self._client.close()
+    async def _read_retrying_busy(self, device: str, unit: int, r: Read) -> list[int]:
+        try:
+            return await self._request(device, unit, r)
+        except DeviceException as e:
+            if e.code != DEVICE_BUSY:
+                raise
+        # busy: a gateway mid-way through another master's request; one more try, a little later
+        self.busy_retries += 1
+        await asyncio.sleep(max(self.options.pause_between_requests_s,
+                                min(0.2, self.timeout_s / 4)))
+        return await self._request(device, unit, r)
+
+
+class Cycle:
+    """One device's hold on the connection: its reads go out back to back."""
+
+    def __init__(self, endpoint: ModbusEndpoint, device: str) -> None:
+        self._endpoint = endpoint
+        self.device = device
+
+    async def read(self, unit: int, r: Read) -> list[int]:
+        return await self._endpoint._read_retrying_busy(self.device, unit, r)

@@ -7,11 +7,14 @@ import contextlib
 import logging
 
 from collector.clock import SimClock
+from collector.counters import CounterGuard
 from collector.decode import DeviceDecoder
-from collector.modbus import ModbusEndpoint
-from collector.poller import Deliver, DevicePoller, PollHook
-from config.profiles import ProfileRegistry, load_registry
-from config.schema import Config
+from collector.modbus import EndpointOptions, ModbusEndpoint
+from collector.poller import Deliver, DevicePoller, NightMode, PollHook
+from config.profiles import Profile, ProfileRegistry, load_registry
+from config.schema import CollectorSettings, Config, Device, Plant
+
+METER_HEADROOM = 1.2  # a grid meter sees at most the plant's AC capacity, plus margin
 
 log = logging.getLogger(__name__)
 
@@ -24,17 +27,28 @@ class Collector:
         self.clock = clock or SimClock.real()
         cs = config.collector
         self.endpoints: dict[tuple[str, int], ModbusEndpoint] = {}
+        for _, gw in config.gateways():
+            self.endpoints[(gw.host, gw.port)] = ModbusEndpoint(
+                gw.host, gw.port, name=f"gateway {gw.id} ({gw.host}:{gw.port})",
+                options=EndpointOptions(
+                    timeout_s=gw.timeout_s or cs.timeout_s,
+                    pause_after_connect_s=gw.pause_after_connect_s,
+                    pause_between_requests_s=gw.pause_between_requests_s,
+                    close_after_cycle=gw.close_after_cycle))
         decoders: dict[str, DeviceDecoder] = {}
         self.pollers: list[DevicePoller] = []
         for plant, dev in config.devices():
+            profile = registry[dev.profile]
             if dev.profile not in decoders:
-                decoders[dev.profile] = DeviceDecoder(registry[dev.profile], cs.max_hole)
+                decoders[dev.profile] = DeviceDecoder(profile, cs.max_hole)
             key = (dev.host, dev.port)
             if key not in self.endpoints:
                 self.endpoints[key] = ModbusEndpoint(dev.host, dev.port, cs.timeout_s)
             self.pollers.append(DevicePoller(
                 plant, dev, decoders[dev.profile], self.endpoints[key], self.clock, deliver,
                 max_backoff_s=cs.max_backoff_s, jitter_s=cs.jitter_s, on_poll=on_poll,
+                guard=counter_guard(plant, dev, profile, registry),
+                night=night_mode(plant, dev, profile, cs),
             ))
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -58,3 +72,38 @@ class Collector:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+def rated_kw(plant: Plant, device: Device, profile: Profile, registry: ProfileRegistry) -> float:
+    """The most power the device can pass: the ceiling for its counters' rise.
+
+    An inverter's own rating wins; otherwise the larger of its share of the plant's AC and its
+    profile's rating, because a ceiling set too low would reject good readings.
+    """
+    if profile.kind == "meter":
+        return plant.capacity_kw_ac * METER_HEADROOM
+    if device.rated_kw_ac:
+        return device.rated_kw_ac
+    inverters = [d for d in plant.all_devices()
+                 if d.profile in registry and registry[d.profile].kind == "inverter"]
+    share = plant.capacity_kw_ac / max(1, len(inverters))
+    return max(share, profile.rated_kw_ac or 0.0)
+
+
+def counter_guard(plant: Plant, device: Device, profile: Profile,
+                  registry: ProfileRegistry) -> CounterGuard | None:
+    counters = {p.field: p.counter for p in profile.points
+                if p.field and p.counter and p.role == "value"}
+    if not counters:
+        return None
+    return CounterGuard(device.id, counters, rated_kw(plant, device, profile, registry),
+                        plant.timezone)
+
+
+def night_mode(plant: Plant, device: Device, profile: Profile,
+               cs: CollectorSettings) -> NightMode | None:
+    """Inverters sleep at night; a meter is powered from the grid and never does."""
+    if profile.kind != "inverter" or not device.night_mode:
+        return None
+    return NightMode(plant.latitude, plant.longitude, cs.night_elevation_deg,
+                     cs.night_poll_factor)

@@ -59,6 +59,11 @@ def _raw_devices(county: dict, loc: Loc) -> list[tuple[Loc, dict]]:
                 continue
             for di, dev in enumerate(plant.get("devices") or []):
                 found.append(((*hloc, "plants", pi, "devices", di), dev))
+            for gi, gw in enumerate(plant.get("gateways") or []):
+                if not isinstance(gw, dict):
+                    continue
+                for di, dev in enumerate(gw.get("devices") or []):
+                    found.append(((*hloc, "plants", pi, "gateways", gi, "devices", di), dev))
 
     plants(county, loc)
     for ti, town in enumerate(county.get("townships") or []):

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from config.influx import InfluxSettings
 from config.mqtt import MqttSettings
@@ -24,16 +24,67 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
 
-class Device(Strict):
+class DeviceSpec(Strict):
+    """A device as listed under a gateway: its host and port are the gateway's."""
+
     id: Id = Field(pattern=ID_PATTERN)
     protocol: Literal["modbus-tcp"] = "modbus-tcp"
-    host: str = "127.0.0.1"
-    port: int = Field(502, ge=1, le=65535)
     unit_id: int = Field(1, ge=0, le=247)
     profile: str = Field(min_length=1, description="a profile name from config/profiles")
     poll_interval_s: float = Field(60.0, gt=0, le=86_400)
     rated_kw_ac: float | None = Field(None, gt=0, description="default: plant AC / inverters")
     repeat: int = Field(1, ge=1, le=247, description="expand into N devices id-01.. unit_id+i")
+    night_mode: bool = Field(True, description="an inverter silent after sunset is sleeping")
+
+
+class Device(DeviceSpec):
+    host: str = "127.0.0.1"
+    port: int = Field(502, ge=1, le=65535)
+    # set when the device was listed under a gateway; not a key a user writes
+    _gateway: str | None = PrivateAttr(None)
+
+    @property
+    def gateway(self) -> str | None:
+        return self._gateway
+
+
+class Gateway(Strict):
+    """A Modbus TCP gateway (SmartLogger, Logger1000, an RS485 converter): many unit ids.
+
+    Requests on its one connection are serialised. The pauses and ``close_after_cycle`` are
+    the workarounds peer systems need for Huawei dongles and single-master devices.
+    """
+
+    id: Id = Field(pattern=ID_PATTERN)
+    host: str = "127.0.0.1"
+    port: int = Field(502, ge=1, le=65535)
+    timeout_s: float | None = Field(None, gt=0, le=60, description="default: collector.timeout_s")
+    pause_after_connect_s: float = Field(0.0, ge=0, le=60)
+    pause_between_requests_s: float = Field(0.0, ge=0, le=10)
+    close_after_cycle: bool = Field(False, description="reconnect for every device's poll")
+    devices: list[DeviceSpec] = Field(min_length=1)
+
+    def resolved(self) -> list[Device]:
+        out = []
+        for spec in _expand(self.devices):
+            d = Device(**spec.model_dump(), host=self.host, port=self.port)
+            d._gateway = self.id
+            out.append(d)
+        return out
+
+
+def _expand(devices: list[DeviceSpec]) -> list[DeviceSpec]:
+    """``repeat: N`` -> N devices id-01.., with consecutive unit ids."""
+    expanded: list[DeviceSpec] = []
+    for d in devices:
+        if d.repeat == 1:
+            expanded.append(d)
+            continue
+        width = max(2, len(str(d.repeat)))
+        for i in range(d.repeat):
+            expanded.append(d.model_copy(update={
+                "id": f"{d.id}-{i + 1:0{width}d}", "unit_id": d.unit_id + i, "repeat": 1}))
+    return expanded
 
 
 class Plant(Strict):
@@ -50,6 +101,8 @@ class Plant(Strict):
     azimuth_deg: float = Field(180.0, ge=0, lt=360)
     village: Id | None = None  # filled in for plants that sit under a village
     devices: list[Device] = Field(default_factory=list)
+    gateways: list[Gateway] = Field(default_factory=list)
+    _all: list[Device] = PrivateAttr(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
@@ -62,21 +115,13 @@ class Plant(Strict):
 
     @model_validator(mode="after")
     def _expand_repeats(self) -> Plant:
-        expanded: list[Device] = []
-        for d in self.devices:
-            if d.repeat == 1:
-                expanded.append(d)
-                continue
-            width = max(2, len(str(d.repeat)))
-            for i in range(d.repeat):
-                expanded.append(
-                    d.model_copy(
-                        update={"id": f"{d.id}-{i + 1:0{width}d}", "unit_id": d.unit_id + i,
-                                "repeat": 1}
-                    )
-                )
-        self.devices = expanded
+        self.devices = [d for d in _expand(list(self.devices)) if isinstance(d, Device)]
+        self._all = list(self.devices) + [d for g in self.gateways for d in g.resolved()]
         return self
+
+    def all_devices(self) -> list[Device]:
+        """Devices listed directly and under gateways; use this, not ``devices``."""
+        return self._all
 
 
 class Village(Strict):
@@ -109,6 +154,55 @@ class CollectorSettings(Strict):
     jitter_s: float = Field(0.0, ge=0, le=60, description="random start offset per device")
     max_hole: int = Field(50, ge=0, le=125, description="registers read through to merge reads")
     max_backoff_s: float = Field(300.0, gt=0, le=3600)
+    # night mode: an inverter that stops answering while the sun is below this elevation is
+    # sleeping (DC gone), not failed; it is polled every night_poll_factor intervals
+    night_elevation_deg: float = Field(3.0, ge=-18, le=20)
+    night_poll_factor: int = Field(10, ge=1, le=1000)
+
+
+MODBUS_EXCEPTIONS = {1, 2, 3, 4, 5, 6, 7, 8, 10, 11}
+FaultKind = Literal["no_answer", "slow_answer", "exception", "fault_code", "counter_reset",
+                    "string_loss", "stuck_value"]
+
+
+class FaultSpec(Strict):
+    """A fault the simulator injects into one device for a window of simulated time.
+
+    ``from``/``until`` are instants (with a UTC offset) or seconds after the simulator start.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    device: Id
+    kind: FaultKind
+    from_: float | datetime = Field(0.0, alias="from")
+    until: float | datetime | None = None  # None: to the end
+    delay_s: float = Field(1.0, ge=0, le=600, description="slow_answer: real seconds")
+    code: int | None = Field(None, ge=0, le=65535,
+                             description="exception: Modbus code; fault_code: vendor code")
+    every: int = Field(1, ge=1, le=1000, description="exception: every n-th request only")
+    field: str | None = Field(None, description="counter_reset/stuck_value: canonical field")
+    value: float = Field(0.0, ge=0, description="counter_reset: what the counter reads")
+    string: int = Field(1, ge=1, le=32, description="string_loss: PV string / MPPT number")
+    loss: float = Field(0.3, gt=0, le=1, description="string_loss: fraction of output lost")
+
+    @field_validator("from_", "until")
+    @classmethod
+    def _aware_instant(cls, v: float | datetime | None) -> float | datetime | None:
+        if isinstance(v, datetime) and v.tzinfo is None:
+            raise ValueError("an instant needs a UTC offset, e.g. 2020-06-21T12:00:00+08:00")
+        return v
+
+    @model_validator(mode="after")
+    def _needs_code(self) -> FaultSpec:
+        if self.kind in ("exception", "fault_code") and self.code is None:
+            raise ValueError(f"a {self.kind} fault needs code")
+        if self.kind == "exception" and self.code not in MODBUS_EXCEPTIONS:
+            raise ValueError(f"code {self.code} is no Modbus exception code "
+                             f"({', '.join(map(str, sorted(MODBUS_EXCEPTIONS)))})")
+        if self.kind == "stuck_value" and self.field is None:
+            raise ValueError("a stuck_value fault needs field (e.g. p_ac_w)")
+        return self
 
 
 class SimulatorSettings(Strict):
@@ -118,6 +212,9 @@ class SimulatorSettings(Strict):
     cloudiness: float = Field(0.2, ge=0, le=1)
     meter_loss: float = Field(0.015, ge=0, lt=0.5, description="cable/transformer loss")
     tick_s: float = Field(10.0, gt=0, le=3600, description="physics step in simulated seconds")
+    # real Huawei/Sungrow inverters stop answering Modbus when their DC is gone
+    inverters_sleep_at_night: bool = False
+    faults: list[FaultSpec] = Field(default_factory=list)
 
     @field_validator("start")
     @classmethod
@@ -146,7 +243,10 @@ class Config(Strict):
         return out
 
     def devices(self) -> list[tuple[Plant, Device]]:
-        return [(p, d) for p in self.plants() for d in p.devices]
+        return [(p, d) for p in self.plants() for d in p.all_devices()]
+
+    def gateways(self) -> list[tuple[Plant, Gateway]]:
+        return [(p, g) for p in self.plants() for g in p.gateways]
 
     @model_validator(mode="after")
     def _tag_villages_and_check_ids(self) -> Config:
@@ -162,15 +262,38 @@ class Config(Strict):
             if p.id in seen_plants:
                 raise ValueError(f"plant id {p.id!r} is used twice")
             seen_plants.add(p.id)
-            for d in p.devices:
+            for d in p.all_devices():
+                where = f" (plant {p.id}" + (f", gateway {d.gateway})" if d.gateway else ")")
                 if d.id in seen_devices:
-                    raise ValueError(f"device id {d.id!r} is used twice (plant {p.id})")
+                    raise ValueError(f"device id {d.id!r} is used twice{where}")
                 seen_devices.add(d.id)
                 addr = (d.host, d.port, d.unit_id)
                 if addr in seen_addr:
                     raise ValueError(
-                        f"device {d.id!r} has the same host:port/unit "
+                        f"device {d.id!r}{where} has the same host:port/unit "
                         f"{d.host}:{d.port}/{d.unit_id} as {seen_addr[addr]!r}"
                     )
                 seen_addr[addr] = d.id
+        self._check_gateways()
+        for i, f in enumerate(self.simulator.faults):
+            if f.device not in seen_devices:
+                raise ValueError(f"simulator.faults[{i}]: no device {f.device!r}")
         return self
+
+    def _check_gateways(self) -> None:
+        """One gateway per host:port, and no device beside it there: its options would differ."""
+        at: dict[tuple[str, int], str] = {}
+        ids: set[str] = set()
+        for p, g in self.gateways():
+            if g.id in ids:
+                raise ValueError(f"gateway id {g.id!r} is used twice (plant {p.id})")
+            ids.add(g.id)
+            if (g.host, g.port) in at:
+                raise ValueError(f"gateway {g.id!r} (plant {p.id}) has the same host:port "
+                                 f"{g.host}:{g.port} as gateway {at[(g.host, g.port)]!r}")
+            at[(g.host, g.port)] = g.id
+        for p, d in self.devices():
+            gw = at.get((d.host, d.port))
+            if gw is not None and d.gateway != gw:
+                raise ValueError(f"device {d.id!r} (plant {p.id}) is at {d.host}:{d.port}, the "
+                                 f"address of gateway {gw!r}: list it under that gateway")

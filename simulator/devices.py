@@ -24,6 +24,19 @@ class SimDevice:
     profile: Profile
     image: RegisterImage = field(init=False)
     faults: tuple[int, ...] = ()
+    # fault injection (simulator.faults): a field forced to a value (a counter reset) and
+    # fields frozen at the first value written after the fault began (a stuck register)
+    overrides: dict[str, float] = field(default_factory=dict)
+    stuck: dict[str, float | None] = field(default_factory=dict)
+
+    def publish(self, name: str, value: float) -> None:
+        """Write a canonical field to the register image, through any injected fault."""
+        if name in self.stuck:
+            held = self.stuck[name]
+            if held is None:
+                self.stuck[name] = held = value
+            value = held
+        self.image.set_field(name, self.overrides.get(name, value))
 
     def __post_init__(self) -> None:
         self.image = RegisterImage(self.profile)
@@ -42,6 +55,14 @@ class SimInverter(SimDevice):
     e_total_wh: float = 0.0  # ground truth lifetime counter
     e_day_wh: float = 0.0
     p_ac_w: float = 0.0
+    string_loss: dict[int, float] = field(default_factory=dict)  # string n -> share lost
+
+    def dc_factor(self) -> float:
+        """What is left of the array's output with the injected string losses."""
+        return sum(self._string_weights()) / self.mppts
+
+    def _string_weights(self) -> list[float]:
+        return [1.0 - self.string_loss.get(n, 0.0) for n in range(1, self.mppts + 1)]
 
     def advance(self, dt_s: float, p_ac_w: float, t_amb: float, t_cell: float,
                 p_dc_w: float) -> None:
@@ -53,28 +74,29 @@ class SimInverter(SimDevice):
         running = p_ac_w > 0.0
         img.set_status("fault" if self.faults else ("running" if running else "sleeping"))
         img.set_faults(self.faults)
-        img.set_field("p_ac_w", p_ac_w)
-        img.set_field("e_total_kwh", self.e_total_wh / 1000.0)
-        img.set_field("e_day_kwh", self.e_day_wh / 1000.0)
+        self.publish("p_ac_w", p_ac_w)
+        self.publish("e_total_kwh", self.e_total_wh / 1000.0)
+        self.publish("e_day_kwh", self.e_day_wh / 1000.0)
         i_phase = p_ac_w / (3 * GRID_V)
-        img.set_field("i_ac_a", i_phase * 3)
+        self.publish("i_ac_a", i_phase * 3)
         for n in (1, 2, 3):
-            img.set_field(f"i_ac_l{n}_a", i_phase)
-            img.set_field(f"v_ac_l{n}_v", GRID_V + (n - 2) * 0.7 if running else GRID_V)
-        img.set_field("f_ac_hz", GRID_HZ + 0.01 * math.sin(self.e_total_wh))
+            self.publish(f"i_ac_l{n}_a", i_phase)
+            self.publish(f"v_ac_l{n}_v", GRID_V + (n - 2) * 0.7 if running else GRID_V)
+        self.publish("f_ac_hz", GRID_HZ + 0.01 * math.sin(self.e_total_wh))
         v_dc = 620.0 - 0.08 * (t_cell - 25.0) * 20 if running else 0.0
-        img.set_field("p_dc_w", p_dc_w)
-        img.set_field("v_dc_v", v_dc)
-        img.set_field("i_dc_a", p_dc_w / v_dc if v_dc else 0.0)
-        for n in range(1, self.mppts + 1):
-            p = p_dc_w / self.mppts
-            img.set_field(f"pv{n}_p_w", p)
-            img.set_field(f"pv{n}_v_v", v_dc)
-            img.set_field(f"pv{n}_i_a", p / v_dc if v_dc else 0.0)
+        self.publish("p_dc_w", p_dc_w)
+        self.publish("v_dc_v", v_dc)
+        self.publish("i_dc_a", p_dc_w / v_dc if v_dc else 0.0)
+        weights = self._string_weights()
+        for n, w in enumerate(weights, start=1):
+            p = p_dc_w * w / sum(weights) if sum(weights) else 0.0
+            self.publish(f"pv{n}_p_w", p)
+            self.publish(f"pv{n}_v_v", v_dc)
+            self.publish(f"pv{n}_i_a", p / v_dc if v_dc else 0.0)
         load = p_ac_w / (self.rated_kw_ac * 1000.0)
-        img.set_field("t_internal_c", t_amb + 5.0 + 25.0 * load)
-        img.set_field("t_heatsink_c", t_amb + 3.0 + 35.0 * load)
-        img.set_field("r_insulation_mohm", 3.0)
+        self.publish("t_internal_c", t_amb + 5.0 + 25.0 * load)
+        self.publish("t_heatsink_c", t_amb + 3.0 + 35.0 * load)
+        self.publish("r_insulation_mohm", 3.0)
 
     def new_day(self) -> None:
         self.e_day_wh = 0.0
@@ -96,11 +118,12 @@ class SimMeter(SimDevice):
         self.e_import_wh += (imp_old + imp_new) / 2.0 * dt_s / 3600.0
         self.p_w = p
         img = self.image
-        img.set_field("p_w", p)
-        img.set_field("e_export_kwh", self.e_export_wh / 1000.0)
-        img.set_field("e_import_kwh", self.e_import_wh / 1000.0)
+        img.set_faults(self.faults)
+        self.publish("p_w", p)
+        self.publish("e_export_kwh", self.e_export_wh / 1000.0)
+        self.publish("e_import_kwh", self.e_import_wh / 1000.0)
         for n in (1, 2, 3):
-            img.set_field(f"v_l{n}_v", GRID_V)
-            img.set_field(f"i_l{n}_a", abs(p) / (3 * GRID_V))
-        img.set_field("i_a", abs(p) / GRID_V)
-        img.set_field("f_hz", GRID_HZ)
+            self.publish(f"v_l{n}_v", GRID_V)
+            self.publish(f"i_l{n}_a", abs(p) / (3 * GRID_V))
+        self.publish("i_a", abs(p) / GRID_V)
+        self.publish("f_hz", GRID_HZ)

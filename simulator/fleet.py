@@ -15,7 +15,8 @@ from collector.clock import SimClock
 from config.profiles import ProfileRegistry, load_registry
 from config.schema import Config, Plant
 from simulator.devices import SimInverter, SimMeter
-from simulator.modbus_server import SimServer
+from simulator.faults import FaultInjector
+from simulator.modbus_server import SimServer, UnitBehaviour
 from simulator.physics import PlantPhysics, ac_power_kw, dc_power_kw
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,9 @@ class Fleet:
         for plant in config.plants():
             inverters: list[SimInverter] = []
             meters: list[SimMeter] = []
-            inv_specs = [d for d in plant.devices if registry[d.profile].kind == "inverter"]
-            for d in plant.devices:
+            inv_specs = [d for d in plant.all_devices()
+                         if registry[d.profile].kind == "inverter"]
+            for d in plant.all_devices():
                 profile = registry[d.profile]
                 if profile.kind == "inverter":
                     n = len(inv_specs)
@@ -82,6 +84,12 @@ class Fleet:
                 rated=np.array([i.rated_kw_ac for i in inverters]),
             ))
         self.servers = [SimServer(h, p, units) for (h, p), units in endpoints.items()]
+        self.behaviour: dict[str, UnitBehaviour] = {
+            dev.id: s.context.behaviour[unit]
+            for s in self.servers for unit, dev in s.context.units.items()}
+        start_ns = (int(sim.start.timestamp() * 1e9) if sim.start is not None
+                    else clock.now_ns())
+        self.faults = FaultInjector(sim.faults, self.devices, self.behaviour, start_ns)
         self._last_ns: int | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -91,17 +99,26 @@ class Fleet:
         dt = 0.0 if self._last_ns is None else max(0.0, (t_ns - self._last_ns) / 1e9)
         crossed_day = self._last_ns is not None and t_ns // DAY_NS != self._last_ns // DAY_NS
         self._last_ns = t_ns
+        self.faults.apply(t_ns)
+        sleepers = self.config.simulator.inverters_sleep_at_night
         for sp in self.plants:
             poa, t_amb = sp.physics.conditions(t_ns)
-            p_dc, t_cell = dc_power_kw(sp.kwp, poa, t_amb)
+            kwp = sp.kwp * np.array([i.dc_factor() for i in sp.inverters])
+            p_dc, t_cell = dc_power_kw(kwp, poa, t_amb)
             p_ac = ac_power_kw(p_dc, sp.rated)
             for inv, pac, pdc in zip(sp.inverters, p_ac, p_dc, strict=True):
                 if crossed_day:
                     inv.new_day()
                 inv.advance(dt, float(pac) * 1000.0, t_amb, t_cell, float(pdc) * 1000.0)
+                # with DC gone a real inverter's Modbus board is off too
+                if sleepers or inv.id in self.faults.touched:
+                    self.behaviour[inv.id].dead = inv.id in self.faults.silenced or (
+                        sleepers and inv.p_ac_w <= 0.0)
             total = sum(i.p_ac_w for i in sp.inverters)
             for m in sp.meters:
                 m.advance(dt, total)
+                if m.id in self.faults.touched:
+                    self.behaviour[m.id].dead = m.id in self.faults.silenced
 
     async def _run(self) -> None:
         tick_real = max(self.config.simulator.tick_s / self.clock.speed, 0.02)

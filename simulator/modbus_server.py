@@ -25,12 +25,20 @@ TABLE_OF = {3: "holding", 4: "input"}
 class UnitBehaviour:
     """Fault switches for one unit id; the fault injector flips them."""
 
-    __slots__ = ("dead", "delay_s", "exception")
+    __slots__ = ("_asked", "dead", "delay_s", "every", "exception")
 
     def __init__(self) -> None:
         self.dead = False  # never answer (the client times out)
         self.delay_s = 0.0  # answer late
-        self.exception: int | None = None  # answer with this Modbus exception code
+        self.exception: int | None = None  # answer with this Modbus exception code ...
+        self.every = 1  # ... to every n-th request only (1: all; 2: a busy device, retry works)
+        self._asked = 0
+
+    def exception_now(self) -> int | None:
+        if self.exception is None:
+            return None
+        self._asked += 1
+        return self.exception if (self._asked - 1) % self.every == 0 else None
 
 
 class ImageContext(ModbusServerContext):
@@ -57,8 +65,8 @@ class ImageContext(ModbusServerContext):
             raise NoSuchIdException(f"unit {device_id} is dead")  # server stays silent
         if b.delay_s:
             await asyncio.sleep(b.delay_s)
-        if b.exception is not None:
-            return ExcCodes(b.exception)
+        if (code := b.exception_now()) is not None:
+            return ExcCodes(code)
         table = TABLE_OF.get(func_code)
         if table is None:
             return ExcCodes.ILLEGAL_FUNCTION

@@ -1,0 +1,51 @@
+"""Configs for tests: one plant whose devices sit behind one gateway on a free port."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from config.schema import Config
+from pvrelief.services import free_port
+
+START = "2020-06-21T11:00:00+08:00"  # late morning on the solstice in Gonghe: all running
+
+
+def gateway_config(devices: list[dict[str, Any]], *, faults: list[dict[str, Any]] | None = None,
+                   speed: float = 60.0, start: str = START, timeout_s: float = 0.25,
+                   gateway: dict[str, Any] | None = None, collector: dict[str, Any] | None = None,
+                   simulator: dict[str, Any] | None = None, influx: dict[str, Any] | None = None,
+                   capacity_kw_ac: float = 500.0) -> Config:
+    data: dict[str, Any] = {
+        "site": {"id": "test"},
+        "collector": {"timeout_s": 1.0, **(collector or {})},
+        "simulator": {"start": start, "speed": speed, "seed": 3, "tick_s": 10,
+                      "faults": faults or [], **(simulator or {})},
+        "counties": [{"id": "gonghe", "plants": [{
+            "id": "p1", "capacity_kwp_dc": capacity_kw_ac * 1.2,
+            "capacity_kw_ac": capacity_kw_ac, "latitude": 36.27, "longitude": 100.62,
+            "altitude_m": 2800,
+            "gateways": [{"id": "gw1", "port": free_port(), "timeout_s": timeout_s,
+                          **(gateway or {}), "devices": devices}],
+        }]}],
+    }
+    if influx:
+        data["influxdb"] = influx
+    return Config.model_validate(data)
+
+
+def inverters(n: int, profile: str = "sunspec-inverter", poll_s: float = 60.0,
+              first_unit: int = 1, prefix: str = "inv") -> list[dict[str, Any]]:
+    return [{"id": f"{prefix}-{i + 1:02d}", "unit_id": first_unit + i, "profile": profile,
+             "poll_interval_s": poll_s} for i in range(n)]
+
+
+async def wait_until(predicate: Callable[[], bool], timeout: float, what: str = "") -> None:
+    """Poll ``predicate`` until true; fail with ``what`` at the deadline (never a bare sleep)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"not met within {timeout:g} s: {what}")
+        await asyncio.sleep(0.02)
