@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "pvrelief.cmd_demo",
     "pvrelief.cmd_schema",
     "pvrelief.cmd_spool",
+    "pvrelief.cmd_devices",
 )
 
 for _name in COMMAND_MODULES:

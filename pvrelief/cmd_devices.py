@@ -1,0 +1,115 @@
+"""`pvrelief scan` (what answers on a gateway) and `pvrelief plan` (one device's read plan)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from collector.decode import DeviceDecoder
+from collector.errors import SourceError
+from collector.modbus import ModbusEndpoint
+from collector.scan import ScanResult, parse_units, scan
+from config.errors import ConfigError
+from config.loader import load_config
+from config.profiles import ProfileRegistry, load_registry
+
+
+def parse_target(target: str) -> tuple[str, int]:
+    """'host', 'host:port' or '[v6]:port' -> (host, port); the Modbus TCP port is 502."""
+    if target.startswith("["):
+        host, _, rest = target[1:].partition("]")
+        return host, int(rest.lstrip(":") or 502)
+    host, sep, port = target.rpartition(":")
+    if not sep or ":" in host:
+        return target, 502
+    return host, int(port)
+
+
+async def run_scan(host: str, port: int, units: list[int], timeout_s: float,
+                   registry: ProfileRegistry) -> list[ScanResult]:
+    endpoint = ModbusEndpoint(host, port, timeout_s)
+    try:
+        return await scan(endpoint, units, registry)
+    finally:
+        await endpoint.close()
+
+
+def scan_table(target: str, results: list[ScanResult]) -> Table:
+    table = Table(title=f"Modbus units answering at {target}")
+    for col in ("unit", "profile", "identified by", "serial"):
+        table.add_column(col)
+    for r in results:
+        table.add_row(str(r.unit), r.profile or "[yellow]unknown[/]", r.detail, r.serial or "")
+    return table
+
+
+def plan_table(device_id: str, decoder: DeviceDecoder) -> Table:
+    profile = decoder.profile
+    offset = profile.address_offset
+    n = len(decoder.reads)
+    title = f"Read plan of {device_id} ({profile.name}): {n} read{'' if n == 1 else 's'} per poll"
+    table = Table(title=title, caption=f"document: {profile.document}")
+    table.add_column("#", justify="right")
+    table.add_column("function")
+    table.add_column("address", justify="right")
+    table.add_column("count", justify="right")
+    table.add_column("points (document address)")
+    for i, (r, points) in enumerate(zip(decoder.reads, decoder.covers, strict=True), 1):
+        names = ", ".join(
+            f"{p.field or p.name}@{profile.document_address(p.address)}"
+            for p in sorted(points, key=lambda p: p.address))
+        addr = f"{r.address}" if not offset else f"{r.address} (doc {r.address - offset})"
+        table.add_row(str(i), f"{r.function_code:02d} {r.table}", addr, str(r.count), names)
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("scan")
+    def scan_cmd(
+        target: str = typer.Argument(..., help="HOST[:PORT] of the device or RS485 gateway"),
+        units: str = typer.Option("1-247", help="unit ids to try, e.g. 1-10,20"),
+        timeout: float = typer.Option(1.0, help="seconds to wait for each answer"),
+    ) -> None:
+        """Find which unit ids answer at TARGET and which device profile each one speaks."""
+        err = Console(stderr=True)
+        try:
+            host, port = parse_target(target)
+            unit_ids = parse_units(units)
+        except ValueError as e:
+            err.print(f"scan: {e}", markup=False)
+            raise typer.Exit(2) from None
+        try:
+            results = asyncio.run(run_scan(host, port, unit_ids, timeout, load_registry()))
+        except SourceError as e:
+            err.print(f"scan: {e}", markup=False)
+            raise typer.Exit(1) from None
+        Console().print(scan_table(f"{host}:{port}", results))
+        if not results:
+            err.print(f"no unit in {units} answered at {host}:{port}", markup=False)
+            raise typer.Exit(1)
+
+    @app.command("plan")
+    def plan_cmd(
+        device: str = typer.Argument(..., help="a device id from the config"),
+        config: Path = typer.Option(..., "--config", "-c", help="the YAML config file"),
+    ) -> None:
+        """Show the Modbus reads one poll of DEVICE makes and the points each read covers."""
+        err = Console(stderr=True)
+        try:
+            registry = load_registry()
+            cfg = load_config(config, registry)
+        except ConfigError as e:
+            for problem in e.problems or [str(e)]:
+                err.print(problem, markup=False, highlight=False)
+            raise typer.Exit(2) from None
+        found = next((d for _, d in cfg.devices() if d.id == device), None)
+        if found is None:
+            known = ", ".join(d.id for _, d in cfg.devices()[:20])
+            err.print(f"no device {device!r} in {config}; devices: {known}", markup=False)
+            raise typer.Exit(2)
+        decoder = DeviceDecoder(registry[found.profile], cfg.collector.max_hole)
+        Console().print(plan_table(found.id, decoder))

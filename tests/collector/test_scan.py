@@ -1,0 +1,120 @@
+"""`pvrelief scan` finds and identifies one simulated device of every profile on a gateway."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from collector.scan import ScanResult, matches, parse_units
+from config.profiles import Identify, ProfileRegistry, load_registry
+from pvrelief.cli import app
+from pvrelief.cmd_devices import parse_target, run_scan
+from pvrelief.services import free_port
+from simulator.devices import SimDevice, SimInverter, SimMeter
+from simulator.modbus_server import SimServer
+
+REGISTRY = load_registry()
+DEAD_UNIT = 40
+
+
+def simulated(registry: ProfileRegistry) -> dict[int, SimDevice]:
+    units: dict[int, SimDevice] = {}
+    for unit, name in enumerate(sorted(registry), start=1):
+        profile = registry[name]
+        if profile.kind == "inverter":
+            inv = SimInverter(id=f"inv-{unit}", plant="p", unit_id=unit, profile=profile)
+            inv.advance(60.0, 52_000.0, 15.0, 40.0, 54_000.0)
+            units[unit] = inv
+        else:
+            meter = SimMeter(id=f"meter-{unit}", plant="p", unit_id=unit, profile=profile)
+            meter.advance(60.0, 52_000.0)
+            units[unit] = meter
+    return units
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[tuple[int, SimServer, dict[int, SimDevice]]]:
+    units = simulated(REGISTRY)
+    dead = SimMeter(id="dead", plant="p", unit_id=DEAD_UNIT, profile=REGISTRY["chint-dtsu666"])
+    server = SimServer("127.0.0.1", free_port(), {**units, DEAD_UNIT: dead})
+    server.context.behaviour[DEAD_UNIT].dead = True
+    await server.start()
+    yield server.port, server, units
+    await server.stop()
+
+
+async def test_scan_identifies_every_profile(gateway) -> None:  # type: ignore[no-untyped-def]
+    port, server, units = gateway
+    asked = [*units, DEAD_UNIT, DEAD_UNIT + 1]  # one unit that never answers, one not there
+    results = await run_scan("127.0.0.1", port, asked, 0.3, REGISTRY)
+    found = {r.unit: r for r in results}
+    assert {u: r.profile for u, r in found.items()} == {u: d.profile.name for u, d in units.items()}
+    for unit, dev in units.items():
+        if dev.profile.name in ("huawei-sun2000", "sungrow-sg", "sunspec-inverter",
+                                "sunspec-meter"):
+            assert found[unit].serial == dev.id.upper(), dev.profile.name
+    assert "SG110CX" in found[_unit_of(units, "sungrow-sg")].detail
+    assert "SUN2000" in found[_unit_of(units, "huawei-sun2000")].detail.upper()
+    assert found[_unit_of(units, "sunspec-inverter")].models == (1, 103, 160)
+    assert set(server.context.function_codes) <= {3, 4}, "a scan must never write"
+
+
+def _unit_of(units: dict[int, SimDevice], profile: str) -> int:
+    return next(u for u, d in units.items() if d.profile.name == profile)
+
+
+def test_unit_ranges() -> None:
+    assert parse_units("1-3,7, 10-11") == [1, 2, 3, 7, 10, 11]
+    assert parse_units("5") == [5]
+    with pytest.raises(ValueError, match="0-247"):
+        parse_units("240-250")
+
+
+def test_targets() -> None:
+    assert parse_target("10.0.0.5") == ("10.0.0.5", 502)
+    assert parse_target("10.0.0.5:1502") == ("10.0.0.5", 1502)
+    assert parse_target("[fe80::1]:503") == ("fe80::1", 503)
+
+
+def test_identify_rules() -> None:
+    sungrow = REGISTRY["sungrow-sg"].identify
+    assert sungrow is not None and sungrow.address == 4999  # document 5000, wire 4999
+    assert matches(sungrow, [0x2C06]) == "SG110CX (0x2C06)"
+    assert matches(sungrow, [0x1234]) is None
+    freq = Identify("holding", 0x2044, "float32", 2, None, None, (4500.0, 6500.0), "frequency")
+    assert matches(freq, [0x459C, 0x4800]) == "frequency 5001"  # 5001.0 = 50.01 Hz
+    assert matches(freq, [0, 0]) is None
+
+
+def test_scan_result_defaults() -> None:
+    assert ScanResult(3, None).models == ()
+
+
+def test_plan_command_shows_each_read(tmp_path: Path) -> None:
+    config = tmp_path / "site.yaml"
+    config.write_text(
+        "counties:\n"
+        "  - id: c\n"
+        "    plants:\n"
+        "      - id: p\n"
+        "        capacity_kwp_dc: 330\n"
+        "        capacity_kw_ac: 300\n"
+        "        latitude: 36.27\n"
+        "        longitude: 100.62\n"
+        "        devices:\n"
+        "          - {id: inv-1, profile: sungrow-sg, unit_id: 1}\n"
+        "          - {id: meter, profile: chint-dtsu666, unit_id: 2}\n"
+    )
+    result = CliRunner().invoke(app, ["plan", "inv-1", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "04 input" in result.output
+    assert "5002 (doc 5003)" in result.output  # wire and document addresses side by side
+    assert "p_ac_w@5031" in result.output
+    result = CliRunner().invoke(app, ["plan", "meter", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "2 reads per poll" in result.output
+    result = CliRunner().invoke(app, ["plan", "nope", "--config", str(config)])
+    assert result.exit_code == 2
