@@ -127,3 +127,31 @@ async def test_discovers_over_modbus_tcp() -> None:
     assert chain.model_ids == (1, 103, 160)
     assert common is not None
     assert (common.manufacturer, common.serial) == ("pvrelief", "SS-1")
+
+
+@pytest.mark.parametrize(("kind", "models"), [
+    ("inverter", "[{id: 1}, {id: 101}]"), ("inverter", "[{id: 1}, {id: 102}]"),
+    ("inverter", "[{id: 1}, {id: 111}]"), ("inverter", "[{id: 1}, {id: 112}]"),
+    ("inverter", "[{id: 1}, {id: 113}, {id: 120}, {id: 160, repeats: 2}]"),
+    ("meter", "[{id: 1}, {id: 201}]"), ("meter", "[{id: 1}, {id: 202}]"),
+    ("meter", "[{id: 1}, {id: 204}]"),
+])
+async def test_every_model_is_discovered_and_decoded(tmp_path: Path, kind: str,
+                                                     models: str) -> None:
+    path = tmp_path / "dev.yaml"
+    path.write_text(f"name: dev\nkind: {kind}\nvendor: t\ndocument: SunSpec test\n"
+                    f"sunspec: {{models: {models}}}\n")
+    device = load_profile(path)
+    image = RegisterImage(device)
+    want = {"p_ac_w": 12_345.0, "f_ac_hz": 50.02, "e_total_kwh": 9876.5} if kind == "inverter" \
+        else {"p_w": -2_500.0, "f_hz": 49.98, "e_export_kwh": 4321.0}
+    for f, v in want.items():
+        image.set_field(f, v)
+    template = write_profile(tmp_path, "template", "{discover: true}")
+    profile = await resolve_discovered(template, image_reader(image))
+    assert [b.model_id for b in profile.sunspec_blocks] == \
+        [b.model_id for b in device.sunspec_blocks]
+    decoder = DeviceDecoder(profile)
+    got = decoder.decode([image.read(r.table, r.address, r.count) or [] for r in decoder.reads])
+    for f, v in want.items():
+        assert got.fields[f] == pytest.approx(v, rel=1e-6, abs=0.006), f
