@@ -25,11 +25,18 @@ _LIMB = 21
 _MASK = (1 << _LIMB) - 1
 
 
-def _cum(x: I64) -> I64:
-    """Cumulative sums along days with a leading zero column: sum of days [s, e) = c[e] - c[s]."""
-    out = np.zeros((x.shape[0], x.shape[1] + 1), dtype=np.int64)
-    np.cumsum(x, axis=1, out=out[:, 1:])
-    return out
+def _range_sums(x: I64, plant: I64, start: I64, end: I64) -> I64:
+    """Sum of x[plant, start:end] for non-empty ranges sorted by (plant, start), no copy of x."""
+    if plant.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    flat = x.ravel()
+    days = x.shape[1]
+    bounds = np.empty(2 * plant.size, dtype=np.int64)
+    bounds[0::2] = plant * days + start
+    bounds[1::2] = plant * days + end
+    if bounds[-1] == flat.size:  # not a valid index; the last range then runs to the end
+        bounds = bounds[:-1]
+    return np.add.reduceat(flat, bounds)[0::2]
 
 
 def _segmented_dot(seg_value: I64, c: Compiled) -> npt.NDArray:
@@ -67,20 +74,24 @@ def _check_bounds(c: Compiled) -> None:
         raise BoundsError("a plant's share basis is 2^32 or more (4.29 GW in W)")
 
 
-def _deductions_due(c: Compiled, cum_e: I64, cum_rev: I64, carry_in: I64) -> I64:
+def _no_deductions(carry_in: I64) -> I64:
+    due = np.zeros((carry_in.size, 6), dtype=np.int64)
+    due[:, 0] = carry_in
+    return due
+
+
+def _deductions_due(c: Compiled, e: I64, rev: I64, carry_in: I64) -> I64:
     """[P, 6] amounts due in fen, in DEDUCTION_ITEMS order; each item rounded half-up once."""
     n_plants = len(c.plant_ids)
-    due = np.zeros((n_plants, 6), dtype=np.int64)
-    due[:, 0] = carry_in
-    if c.ded_plant.size == 0:
-        return due
-    p, s, e = c.ded_plant, c.ded_start, c.ded_end
+    due = _no_deductions(carry_in)
+    e_wh = e
+    p, s, e_ = c.ded_plant, c.ded_start, c.ded_end
     vals = c.ded_values.astype(object)
-    days = (e - s).astype(object)
+    days = (e_ - s).astype(object)
     diy = c.period.days_in_year
     shared, cap = c.shared_w.astype(object), c.capacity_w.astype(object)
-    energy = (cum_e[p, e] - cum_e[p, s]).astype(object) * shared[p]  # x cap: poverty portion
-    revenue = (cum_rev[p, e] - cum_rev[p, s]).astype(object) * shared[p]
+    energy = _range_sums(e_wh, p, s, e_).astype(object) * shared[p]  # / cap: poverty portion
+    revenue = _range_sums(rev, p, s, e_).astype(object) * shared[p]
     # exact numerators over a denominator per item (Python ints: 10k plants is cheap)
     numer = [
         (vals[:, 0] * energy, FEN_PER_WH_U, cap),  # u/kWh x Wh = 1e-5 fen
@@ -115,10 +126,12 @@ def _apply_cap(due: I64, gross: I64) -> I64:
 def allocate_compiled(c: Compiled, carry_in: Mapping[str, int] | None = None) -> Allocation:
     _check_bounds(c)
     e = c.energy_wh
-    cum_e = _cum(e)
-    cum_g = _cum(e * c.grid_u)
-    cum_s = _cum(e * c.subsidy_u)
-    g_exact, s_exact, e_total = cum_g[:, -1], cum_s[:, -1], cum_e[:, -1]
+    eg, es = e * c.grid_u, e * c.subsidy_u  # exact: Wh x u, bounded by _check_bounds
+    sp, ss, se = c.seg_plant, c.seg_start, c.seg_end
+    seg_g, seg_s, seg_e = (_range_sums(x, sp, ss, se) for x in (eg, es, e))
+    # share segments tile each plant's days, so plant totals are sums of its segments
+    first = np.flatnonzero(np.r_[True, sp[1:] != sp[:-1]])  # every plant has a segment
+    g_exact, s_exact, e_total = (np.add.reduceat(x, first) for x in (seg_g, seg_s, seg_e))
     if (c.shared_w == c.capacity_w).all():
         g_fen = half_up_div_array(g_exact, FEN_PER_WH_U)
         s_fen = half_up_div_array(s_exact, FEN_PER_WH_U)
@@ -129,13 +142,12 @@ def allocate_compiled(c: Compiled, carry_in: Mapping[str, int] | None = None) ->
         s_fen = _half_up_objects(s_exact.astype(object) * shared, cap * FEN_PER_WH_U)
         e_portion = _half_up_objects(e_total.astype(object) * shared, cap)
 
-    sp, ss, se = c.seg_plant, c.seg_start, c.seg_end
-    grid = _split(g_fen, cum_g[sp, se] - cum_g[sp, ss], g_exact, c)
-    subsidy = _split(s_fen, cum_s[sp, se] - cum_s[sp, ss], s_exact, c)
-    energy = _split(e_portion, cum_e[sp, se] - cum_e[sp, ss], e_total, c)
+    grid = _split(g_fen, seg_g, g_exact, c)
+    subsidy = _split(s_fen, seg_s, s_exact, c)
+    energy = _split(e_portion, seg_e, e_total, c)
 
     carry = np.array([int((carry_in or {}).get(p, 0)) for p in c.plant_ids], dtype=np.int64)
-    due = _deductions_due(c, cum_e, cum_g + cum_s, carry)
+    due = _deductions_due(c, e, eg + es, carry) if c.ded_plant.size else _no_deductions(carry)
     gross_plant = g_fen + s_fen
     applied = _apply_cap(due, gross_plant)
     gross_pair = grid.amount + subsidy.amount

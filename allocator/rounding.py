@@ -80,10 +80,16 @@ def largest_remainder(
         floors_sum[nonempty] = np.add.reduceat(floor, starts[nonempty])
     leftover = np.asarray(total, dtype=object).astype(np.int64) - floors_sum
 
-    # Float order is monotone (non-strict) in the exact remainder within a group, so sorting
-    # by it is right except where two floats are equal at a group's cut: resolved exactly below.
-    remf = rem.astype(np.float64)
-    order = np.lexsort((tiebreak, -remf, group))
+    # One float key: the group, then the remainder's fraction descending. Float rounding is
+    # monotone (non-strict), so the order is right except where two keys are equal at a
+    # group's cut: resolved exactly below. A stable sort of items already in (group,
+    # tiebreak) order breaks equal keys by tiebreak.
+    remf = rem.astype(np.float64) / d.astype(np.float64)
+    key = group + (1.0 - remf)
+    pre = np.arange(n)
+    if n > 1 and not ((np.diff(group) > 0) | (np.diff(tiebreak) >= 0)).all():
+        pre = np.lexsort((tiebreak, group))
+    order = pre[np.argsort(key[pre], kind="stable")]
     g_sorted = group[order]
     pos = np.arange(n) - starts[g_sorted]
     k = leftover[g_sorted]
@@ -92,7 +98,7 @@ def largest_remainder(
 
     # groups whose cut falls between two equal floats need an exact comparison
     cut = np.flatnonzero((k > 0) & (pos == k) & (pos > 0))
-    ambiguous = cut[remf[order[cut]] == remf[order[cut - 1]]]
+    ambiguous = cut[key[order[cut]] == key[order[cut - 1]]]
     for i in ambiguous:
         g = g_sorted[i]
         lo, hi = starts[g], starts[g] + sizes[g]

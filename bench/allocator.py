@@ -4,8 +4,10 @@ Sizes (a year of daily energy, every plant's shares change on the 1st of every m
   qinghai   1,622 villages,    500 plants
   national 60,000 villages, 10,000 plants
 
-Time: wall clock (perf_counter) of the numpy engine on compiled arrays (``seconds``); the
-YAML-free compile step from Python objects is timed apart (``compile_seconds``).
+Time: wall clock (perf_counter) of the numpy engine on compiled arrays, best of 5
+(``seconds``; the median is kept too; the first call pays page faults for fresh buffers);
+the compile step from Python objects is timed apart (``compile_seconds``). The Decimal
+reference runs once, in full unless PVRELIEF_BENCH_REF_PLANTS asks for a linear extrapolation.
 Memory: tracemalloc peak (numpy reports its buffers to tracemalloc) in a second, traced run,
 so tracing does not slow the timed run. Results must be equal (canonical form) or it fails.
 """
@@ -90,7 +92,7 @@ def _peak_mb(fn: Callable[[], Any]) -> float:
 def run_size(name: str, n_villages: int, n_plants: int) -> dict[str, Any]:
     inputs, period, energy = build(n_villages, n_plants)
     compiled, compile_s = _timed(lambda: compile_period(inputs, period, energy))
-    runs = [_timed(lambda: allocate_compiled(compiled))[1] for _ in range(3)]
+    runs = [_timed(lambda: allocate_compiled(compiled))[1] for _ in range(5)]
     fast = allocate_compiled(compiled)
     peak = _peak_mb(lambda: allocate_compiled(compiled))
 
@@ -114,6 +116,8 @@ def run_size(name: str, n_villages: int, n_plants: int) -> dict[str, Any]:
         "villages": n_villages, "plants": n_plants, "days": period.days,
         "pairs": int(compiled.pair_plant.size), "pair_segments": int(compiled.ps_pair.size),
         "seconds": round(seconds, 4), "seconds_runs": [round(r, 4) for r in runs],
+        "seconds_median": round(sorted(runs)[len(runs) // 2], 4),
+        "speedup_vs_decimal_median": round(ref_full_s / sorted(runs)[len(runs) // 2], 1),
         "peak_mb": peak, "compile_seconds": round(compile_s, 3),
         "decimal_seconds": round(ref_full_s, 2),
         "decimal_measured_plants": sample,
