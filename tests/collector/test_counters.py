@@ -117,7 +117,7 @@ def test_an_implausible_value_after_midnight_is_still_a_jump() -> None:
     evening = datetime(2020, 6, 21, 23, 58, tzinfo=SHANGHAI)
     g.check(at(evening, e_day_kwh=512.0))
     # 00:02: 300 kWh in two minutes since midnight is impossible for 100 kW
-    r, events = g.check(at(evening + timedelta(minutes=4), e_day_kwh=300.0))
+    _r, events = g.check(at(evening + timedelta(minutes=4), e_day_kwh=300.0))
     assert [e.kind for e in events] == ["jump"]
 
 
