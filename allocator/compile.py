@@ -97,16 +97,18 @@ def compile_period(inputs: Inputs, period: Period, energy: EnergyTable) -> Compi
             ded_plant.append(p), ded_start.append(s), ded_end.append(e)
             ded_values.append(_ded_values(r))
         spans = _span(plant.shares, period, "share", plant, required=True)
-        villages = sorted({v for r, _, _ in spans for v, _ in r.numerators}, key=rank.__getitem__)
+        held = [dict(r.numerators) for r, _, _ in spans]
+        villages = sorted({v for h in held for v in h}, key=rank.__getitem__)
         first_seg = len(seg_plant)
+        segs = range(first_seg, first_seg + len(spans))
         for _, s, e in spans:
             seg_plant.append(p), seg_start.append(s), seg_end.append(e)
         for v in villages:
             pair = len(pair_plant)
             pair_plant.append(p), pair_village.append(rank[v])
-            for j, (r, _, _) in enumerate(spans):
-                ps_pair.append(pair), ps_seg.append(first_seg + j)
-                ps_num.append(dict(r.numerators).get(v, 0))
+            ps_pair.extend([pair] * len(spans))
+            ps_seg.extend(segs)
+            ps_num.extend([h.get(v, 0) for h in held])
             for c, w in inputs.villages[v].usage_split:
                 usage_pair.append(pair), usage_cat.append(cat[c]), usage_weight.append(w)
 

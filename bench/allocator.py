@@ -119,6 +119,7 @@ def run_size(name: str, n_villages: int, n_plants: int) -> dict[str, Any]:
         "seconds_median": round(sorted(runs)[len(runs) // 2], 4),
         "speedup_vs_decimal_median": round(ref_full_s / sorted(runs)[len(runs) // 2], 1),
         "peak_mb": peak, "compile_seconds": round(compile_s, 3),
+        "seconds_with_compile": round(compile_s + seconds, 3),
         "decimal_seconds": round(ref_full_s, 2),
         "decimal_measured_plants": sample,
         "decimal_extrapolated": sample < n_plants,
