@@ -54,6 +54,9 @@ def test_july_splits_at_the_16th_and_months_add_up_to_the_year_within_rounding()
     july = months[6]
     tiegai = july.village_ids.index("tiegai-10")
     assert (months[5].pair_village != tiegai).all()  # not a shareholder before July
+    # README: O&M 30 yuan/kWp-year on the shared 2,610 kWp, 31 of 366 days = 6631.97 yuan
+    central = july.plant_ids.index("gonghe-central")
+    assert july.items_due[central].tolist()[2] == 663197
     # in July, tiegai-10 has 16 of 31 days at 261/2610; the others 15 days at 290, 16 at 261
     t_row = np.flatnonzero(july.pair_village == tiegai)[0]
     other = np.flatnonzero(july.pair_village == july.village_ids.index("chabuqia-01"))[0]
