@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "pvrelief.cmd_schema",
     "pvrelief.cmd_spool",
     "pvrelief.cmd_devices",
+    "pvrelief.cmd_allocate",
 )
 
 for _name in COMMAND_MODULES:
