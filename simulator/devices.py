@@ -28,6 +28,8 @@ class SimDevice:
     # fields frozen at the first value written after the fault began (a stuck register)
     overrides: dict[str, float] = field(default_factory=dict)
     stuck: dict[str, float | None] = field(default_factory=dict)
+    # what each field was last set to, faults included: the truth a test compares with
+    published: dict[str, float] = field(default_factory=dict)
 
     def publish(self, name: str, value: float) -> None:
         """Write a canonical field to the register image, through any injected fault."""
@@ -36,7 +38,10 @@ class SimDevice:
             if held is None:
                 self.stuck[name] = held = value
             value = held
-        self.image.set_field(name, self.overrides.get(name, value))
+        value = self.overrides.get(name, value)
+        if self.image.has_field(name):
+            self.published[name] = value
+        self.image.set_field(name, value)
 
     def __post_init__(self) -> None:
         self.image = RegisterImage(self.profile)
