@@ -20,6 +20,7 @@ from pvrelief.services import InfluxServer
 EXAMPLE = Path(__file__).resolve().parents[2] / "config/examples/allocation-gonghe.yaml"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HOURLY_KWH = {"gonghe-central": 1234.567, "village-a": 18.501, "village-b": 17.25}
+METER = {"gonghe-central": "gc-meter", "village-a": "va-meter", "village-b": "vb-meter"}
 
 
 def _ns(day: date, hour: int) -> int:
@@ -52,7 +53,7 @@ def _meter_lines(first: date, last: date, skip: set[date] = frozenset(),
                 if reset_at == (day, hour) and plant == "village-a":
                     counter = 0.0
                 if day not in skip:
-                    lines.append(f"meter,plant={plant},device={plant}-meter "
+                    lines.append(f"meter,plant={plant},device={METER[plant]} "
                                  f"e_export_kwh={counter:.3f},e_import_kwh=0.5 {_ns(day, hour)}")
             day += timedelta(days=1)
     return lines, expected
