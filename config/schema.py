@@ -7,6 +7,7 @@ is an error that names the key and its line rather than a silently ignored setti
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -37,6 +38,15 @@ class DeviceSpec(Strict):
     night_mode: bool = Field(True, description="an inverter silent after sunset is sleeping")
 
 
+class GatewayDevice(DeviceSpec):
+    @model_validator(mode="before")
+    @classmethod
+    def _no_address(cls, data: object) -> object:
+        if isinstance(data, dict) and ("host" in data or "port" in data):
+            raise ValueError("a device under a gateway takes host and port from the gateway")
+        return data
+
+
 class Device(DeviceSpec):
     host: str = "127.0.0.1"
     port: int = Field(502, ge=1, le=65535)
@@ -62,7 +72,7 @@ class Gateway(Strict):
     pause_after_connect_s: float = Field(0.0, ge=0, le=60)
     pause_between_requests_s: float = Field(0.0, ge=0, le=10)
     close_after_cycle: bool = Field(False, description="reconnect for every device's poll")
-    devices: list[DeviceSpec] = Field(min_length=1)
+    devices: list[GatewayDevice] = Field(min_length=1)
 
     def resolved(self) -> list[Device]:
         out = []
@@ -73,7 +83,7 @@ class Gateway(Strict):
         return out
 
 
-def _expand(devices: list[DeviceSpec]) -> list[DeviceSpec]:
+def _expand(devices: Sequence[DeviceSpec]) -> list[DeviceSpec]:
     """``repeat: N`` -> N devices id-01.., with consecutive unit ids."""
     expanded: list[DeviceSpec] = []
     for d in devices:
