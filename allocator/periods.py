@@ -1,5 +1,7 @@
 """Settlement periods: a month (``2020-06``), a quarter (``2020Q2``) or a year (``2020``).
 
+A single day (``2020-06-21``) is accepted too, for daily previews before a month closes.
+
 A period never crosses a calendar year, so yearly amounts are prorated with one
 ``days_in_year`` (365 or 366) per period.
 """
@@ -16,6 +18,7 @@ from allocator.errors import InputError
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})[Qq]([1-4])$")
 _YEAR = re.compile(r"^(\d{4})$")
+_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
 
 @dataclass(frozen=True, order=True)
@@ -60,6 +63,8 @@ class Period:
             return parse_period(f"{self.end.year}Q{(self.end.month - 1) // 3 + 1}")
         if _YEAR.match(self.label):
             return parse_period(str(self.end.year))
+        if _DAY.match(self.label):
+            return parse_period(self.end.isoformat())
         raise InputError(f"period {self.label} has no successor")
 
 
@@ -82,4 +87,10 @@ def parse_period(text: str) -> Period:
     if m := _YEAR.match(text):
         year = int(m[1])
         return Period(date(year, 1, 1), date(year + 1, 1, 1), text)
-    raise InputError(f"period {text!r}: expected YYYY-MM, YYYYQn or YYYY")
+    if m := _DAY.match(text):
+        try:
+            day = date(int(m[1]), int(m[2]), int(m[3]))
+        except ValueError as e:
+            raise InputError(f"period {text!r}: {e}") from None
+        return Period(day, day + timedelta(days=1), text)
+    raise InputError(f"period {text!r}: expected YYYY-MM, YYYYQn, YYYY or YYYY-MM-DD")

@@ -8,11 +8,12 @@ InfluxDB and sets it beside the simulator's own ground truth.
 from __future__ import annotations
 
 import asyncio
+import csv
 import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pydantic import HttpUrl
@@ -29,6 +30,9 @@ from pvrelief.services import DEFAULT_VAR, InfluxServer
 from simulator.fleet import Fleet
 
 DAY_S = 86_400
+MARGIN = timedelta(minutes=15)
+ALLOCATION_EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "examples" / \
+    "allocation-gonghe.yaml"
 
 
 @dataclass
@@ -70,10 +74,11 @@ async def simulate_day(cfg: Config, server: InfluxServer, console: Console,
                        keep_running: bool) -> tuple[list[PlantEnergy], int, int, float]:
     sim = cfg.simulator
     start = sim.start or datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    clock = SimClock.starting(start, sim.speed)
+    # Begin a little before the day and end a little after it, so the meters are read on both
+    # sides of each local midnight, as the allocator needs to difference the counters.
+    clock = SimClock.starting(start - MARGIN, sim.speed)
     start_ns = clock.sim_start_ns
-    end_ns = start_ns + DAY_S * 10**9
-    stop_ns = end_ns + 10 * 10**9  # one more meter poll at midnight
+    stop_ns = start_ns + int((DAY_S + 2 * MARGIN.total_seconds()) * 1e9)
     fleet = Fleet(cfg, clock)
     sink = InfluxSink(cfg.influxdb)
     accepted = 0
@@ -121,7 +126,32 @@ async def simulate_day(cfg: Config, server: InfluxServer, console: Console,
     return rows, accepted, len(fleet.devices), elapsed
 
 
-def run_demo(cfg: Config, var: Path = DEFAULT_VAR / "demo", keep_running: bool = False) -> int:
+def allocate_demo_day(console: Console, config: Path, day: str, out: Path, url: str,
+                      db: str) -> None:
+    """Split the simulated day's metered revenue among the villages, from InfluxDB."""
+    from allocator.pipeline import InfluxTarget, run
+
+    run(config, day, out, influx=InfluxTarget(url, db))
+    with (out / "allocation.csv").open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    table = Table(title=f"Revenue of {day} by village (pvrelief allocate, from the meters)")
+    for col in ("plant", "village", "energy kWh", "gross yuan", "deductions yuan", "net yuan"):
+        table.add_column(col, justify="left" if col in ("plant", "village") else "right")
+    for r in rows:
+        table.add_row(r["plant_id"], r["village_name"] or r["village_id"],
+                      f"{float(r['energy_kwh']):,.1f}", _yuan(r["gross_fen"]),
+                      _yuan(r["deductions_fen"]), _yuan(r["net_fen"]))
+    console.print(table)
+    console.print(f"Statements, CSV and JSON in {out}/ "
+                  "(allocation.csv, plants.csv, allocation.json, statements/*.xlsx).")
+
+
+def _yuan(fen: str) -> str:
+    return f"{int(fen) / 100:,.2f}"
+
+
+def run_demo(cfg: Config, var: Path = DEFAULT_VAR / "demo", keep_running: bool = False,
+             allocation_config: Path = ALLOCATION_EXAMPLE) -> int:
     console = Console(width=max(Console().width, 110))
     if var.exists():
         shutil.rmtree(var)  # a demo starts from nothing, every time
@@ -151,8 +181,14 @@ def run_demo(cfg: Config, var: Path = DEFAULT_VAR / "demo", keep_running: bool =
         console.print(table)
         console.print(f"{written:,} readings from {devices} devices collected and written "
                       f"in {elapsed:.0f} s.")
+        day = (cfg.simulator.start or datetime.now(UTC)).date().isoformat()
+        out = var / "allocation"
+        allocate_demo_day(console, allocation_config, day, out, server.url,
+                          cfg.influxdb.database)
         console.print(
-            "Look: curl -G " + server.url + "/query --data-urlencode 'db=" +
-            cfg.influxdb.database + "' --data-urlencode "
-            "\"q=SELECT mean(p_ac_w) FROM inverter GROUP BY plant, time(1h) LIMIT 5\"")
+            f"InfluxDB data stays in {var / 'influxdb'}; run `.venv/bin/pvrelief demo "
+            "--keep-running` to keep the fleet, collector and InfluxDB up after the day and "
+            "query them, e.g.\n  curl -G " + server.url + "/query --data-urlencode db=" +
+            cfg.influxdb.database + " --data-urlencode "
+            "\"q=SELECT mean(p_ac_w) FROM inverter WHERE time > now() - 1h GROUP BY plant\"")
         return 0 if worst < 1.0 else 1
