@@ -105,7 +105,8 @@ async def simulate_day(cfg: Config, server: InfluxServer, console: Console,
                                         f"{accepted:,} readings accepted")
             await asyncio.sleep(0.2)
     if keep_running:
-        console.print("[bold]--keep-running[/]: fleet and collector go on; Ctrl-C stops them.")
+        console.print(f"[bold]--keep-running[/]: fleet and collector go on, InfluxDB at "
+                      f"{server.url} (database {cfg.influxdb.database}); Ctrl-C stops them.")
         from pvrelief.runtime import stop_event_on_signals
         await stop_event_on_signals().wait()
     await collector.stop()
