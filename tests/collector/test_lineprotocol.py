@@ -44,6 +44,24 @@ def test_status_and_faults_are_strings_and_empty_readings_are_dropped() -> None:
     assert encode([reading(fields={})]) == b""
 
 
+def test_fast_path_matches_the_general_path() -> None:
+    # All-good numeric readings use a cached %-template; "%" in tags or names must stay literal,
+    # ints are written as floats, and a None, NaN or infinity falls back to the general path.
+    r = reading(device="inv%d", plant="%s", fields={"p%_w": 3, "e": 1e6, "ok": True})
+    line = reading_to_line(r)
+    assert line == rf"inverter,plant=%s,device=inv%d,village=v\=1 p%_w=3.0,e=1000000.0,ok=1.0 {TS}"
+    general = reading(device="inv%d", plant="%s", fields={"p%_w": 3, "e": 1e6, "ok": True},
+                      quality={"e": Quality.GOOD})  # a quality map: the general path
+    assert reading_to_line(general) == line
+    mixed = [reading(fields={"a": 1.0, "b": v}) for v in (2.5, None, float("inf"), float("nan"))]
+    assert encode(mixed, "s") == (
+        b"inverter,plant=p\\ 1,device=inv\\,1,village=v\\=1 a=1.0,b=2.5 1592712000\n"
+        + b"inverter,plant=p\\ 1,device=inv\\,1,village=v\\=1 a=1.0 1592712000\n" * 3)
+    same_tags_other_fields = encode([reading(fields={"a": 1.0}), reading(fields={"b": 2.0})])
+    lines = same_tags_other_fields.decode().splitlines()
+    assert [line.rsplit(" ", 2)[1] for line in lines] == ["a=1.0", "b=2.0"]
+
+
 def test_influxdb_stores_what_we_encode(influxdb: InfluxServer, influx_db: str) -> None:
     rs = [reading(ts_ns=TS + i * 10**9, fields={"p_ac_w": float(i), "e_total_kwh": 1e6 + i},
                   status="running") for i in range(3)]
