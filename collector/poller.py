@@ -35,7 +35,7 @@ PollHook = Callable[[str, bool, float, int | None], None]  # device, ok, latency
 
 @dataclass
 class DeviceState:
-    polls: int = 0
+    polls: int = 0  # completed: counted once the reading was delivered (or the poll failed)
     failures: int = 0
     consecutive_failures: int = 0
     skipped_slots: int = 0
@@ -122,11 +122,11 @@ class DevicePoller:
     async def _poll_slot(self, due_wall: float | None = None) -> int:
         """Poll once; return how many slots to skip (backoff, or night)."""
         st = self.state
-        st.polls += 1
         t0 = time.perf_counter()
         try:
             reading = await self.poll_once(due_wall)
         except SourceError as e:
+            st.polls += 1
             if self.on_poll:
                 self.on_poll(self.device.id, False, time.perf_counter() - t0, None)
             if self._dark(self.clock.now_ns()):
@@ -148,6 +148,7 @@ class DevicePoller:
         if self.on_poll:
             self.on_poll(self.device.id, True, time.perf_counter() - t0, reading.ts_ns)
         await self.deliver([reading])
+        st.polls += 1  # after delivery: a caller that waits for n polls finds n readings
         return 0
 
     def _asleep(self, e: SourceError) -> int:
