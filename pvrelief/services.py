@@ -145,6 +145,11 @@ class InfluxServer(LocalServer):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int | None:
+        """The influxd process id while it runs (the benchmarks pin it to a CPU), else None."""
+        return self._proc.pid if self.running and self._proc is not None else None
+
     def _config_text(self) -> str:
         d = self.root
         return f"""reporting-disabled = true
