@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from pymodbus.client import AsyncModbusTcpClient
-from pymodbus.exceptions import ModbusException
+from pymodbus.exceptions import ModbusException, ModbusIOException
 from pymodbus.pdu import ExceptionResponse
 
 from collector.errors import DeviceException, DeviceTimeout, SourceError
@@ -153,7 +153,10 @@ class ModbusEndpoint:
             raise DeviceTimeout(device, f"no answer within {self.timeout_s:g} s "
                                         f"(unit {unit} at {self.label})") from e
         except ModbusException as e:
-            if "no response" in str(e).lower() or "timeout" in str(e).lower():
+            # ModbusIOException is pymodbus's "no response after retries"; the text match is
+            # a fallback should a later pymodbus raise the base class for the same thing
+            if isinstance(e, ModbusIOException) or "no response" in str(e).lower() \
+                    or "timeout" in str(e).lower():
                 # a late answer is dropped by pymodbus (transaction id), so no reconnect
                 raise DeviceTimeout(device, f"no answer within {self.timeout_s:g} s "
                                             f"(unit {unit} at {self.label})") from e

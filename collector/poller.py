@@ -101,9 +101,12 @@ class DevicePoller:
         while True:
             due_ns = slot * interval_ns + self.offset_ns
             due_wall = self.clock.wall_for(due_ns)
-            wait = due_wall - time.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
+            # sleep at most one interval at a time: should the wall clock step back (NTP),
+            # the wait is measured again instead of sleeping through the gap
+            while (wait := due_wall - time.time()) > 0:
+                await asyncio.sleep(min(wait, max(self.clock.real_seconds(
+                    self.device.poll_interval_s), 0.01)))
+                due_wall = self.clock.wall_for(due_ns)
             slot += 1
             if skip and self.state.sleeping and not self._dark(due_ns):
                 skip = 0  # dawn: back to the full rate at once
@@ -111,7 +114,15 @@ class DevicePoller:
                 skip -= 1
                 self.state.skipped_slots += 1
                 continue
-            skip = await self._poll_slot(due_wall)
+            try:
+                skip = await self._poll_slot(due_wall)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug (a decoder, a sink) must not silently end this device
+                self.state.failures += 1
+                log.exception("%s (plant %s): poll failed unexpectedly", self.device.id,
+                              self.plant.id)
+                skip = 0
             # behind by more than a slot (a long outage, a suspended laptop): catch up, not burst
             now = self.clock.now_ns()
             behind = (now - self.offset_ns) // interval_ns + 1

@@ -60,11 +60,14 @@ class Collector:
     async def stop(self) -> None:
         for t in self._tasks:
             t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
+        # a task that died of a bug must not keep the others (or the endpoints) from stopping
+        results = await asyncio.gather(*self._tasks, return_exceptions=True)
+        for task, result in zip(self._tasks, results, strict=True):
+            if isinstance(result, Exception):
+                log.error("%s had failed: %r", task.get_name(), result)
         for e in self.endpoints.values():
-            await e.close()
+            with contextlib.suppress(Exception):
+                await e.close()
 
     async def __aenter__(self) -> Collector:
         await self.start()

@@ -28,7 +28,8 @@ def _owner(data: Any, loc: Loc) -> str:
         if isinstance(node, dict) and isinstance(node.get("id"), str) and i > 0:
             kind = loc[i - 1]
             label = {"plants": "plant", "devices": "device", "villages": "village",
-                     "townships": "township", "counties": "county"}.get(str(kind))
+                     "townships": "township", "counties": "county",
+                     "gateways": "gateway"}.get(str(kind))
             if label:
                 names.append(f"{label} {node['id']!r}")
     return ", ".join(names)

@@ -55,10 +55,14 @@ async def run_collector(cfg: Config, clock: SimClock, duration_s: float | None =
         await collector.start()
         await wait_for(stop, duration_s)
     finally:
-        await collector.stop()
-        await sink.close()  # writes or spools everything accepted before returning
-        if server is not None:
-            await server.close()
+        try:
+            await collector.stop()
+        finally:
+            try:
+                await sink.close()  # writes or spools everything accepted before returning
+            finally:
+                if server is not None:
+                    await server.close()
     log.info("collector stopped")
 
 

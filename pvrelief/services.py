@@ -190,7 +190,8 @@ bind-address = "127.0.0.1:{self.rpc_port}"
 
     def _ready(self) -> bool:
         try:
-            return httpx.get(f"{self.url}/ping", timeout=0.5).status_code == 204
+            # trust_env=False: a proxy from the environment must not sit between us and loopback
+            return httpx.get(f"{self.url}/ping", timeout=0.5, trust_env=False).status_code == 204
         except httpx.HTTPError:
             return False
 
@@ -202,7 +203,7 @@ bind-address = "127.0.0.1:{self.rpc_port}"
         params = {"q": q, "epoch": "ns"}
         if db:
             params["db"] = db
-        r = httpx.request(method, f"{self.url}/query", params=params, timeout=30)
+        r = httpx.request(method, f"{self.url}/query", params=params, timeout=30, trust_env=False)
         r.raise_for_status()
         result = r.json()["results"][0]
         if "error" in result:

@@ -1,0 +1,43 @@
+"""A bug in one poll (a sink or decoder raising) neither ends that device's polling nor
+keeps the collector from stopping."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+from collector.clock import SimClock
+from collector.reading import Reading
+from collector.runner import Collector
+from config.loader import load_config
+from simulator.fleet import Fleet
+from tests.e2e_helpers import small_fleet_config
+
+
+async def test_an_unexpected_error_is_logged_and_polling_goes_on(tmp_path: Path, caplog) -> None:
+    cfg = load_config(small_fleet_config(tmp_path, "http://127.0.0.1:9", "unused",
+                                         inverters=1, poll_s=60))
+    clock = SimClock.starting(cfg.simulator.start, cfg.simulator.speed)
+    got: list[Reading] = []
+    calls = 0
+
+    async def flaky_deliver(readings: Sequence[Reading]) -> None:
+        nonlocal calls
+        calls += 1
+        if calls <= 2:
+            raise RuntimeError("sink bug")
+        got.extend(readings)
+
+    async with Fleet(cfg, clock):
+        collector = Collector(cfg, flaky_deliver, clock)
+        await collector.start()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        while {r.device for r in got} != {"p1-inv", "p1-meter"}:
+            assert loop.time() < deadline, "polling stopped after the error"
+            await asyncio.sleep(0.05)
+        await asyncio.wait_for(collector.stop(), 10)
+    assert "poll failed unexpectedly" in caplog.text and "sink bug" in caplog.text
+    assert sum(p.state.failures for p in collector.pollers) >= 2
+    assert all(t.done() for t in collector._tasks)
