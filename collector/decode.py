@@ -25,7 +25,7 @@ class Decoded:
     quality: dict[str, Quality] = field(default_factory=dict)
     raw: dict[str, int | float | str] = field(default_factory=dict)
     status: str | None = None
-    faults: tuple[int, ...] = ()
+    faults: tuple[int, ...] | None = None  # None: the profile has no fault registers
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,5 +119,5 @@ class DeviceDecoder:
                     faults.append(codes.get(value, value))
                 continue
             faults += [codes.get(b, b) for b in range(slot.point.size * 16) if value >> b & 1]
-        out.faults = tuple(faults)
+        out.faults = tuple(faults) if self._faults else None
         return out

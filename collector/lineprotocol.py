@@ -82,7 +82,7 @@ def _general_line(r: Reading, div: int) -> str | None:
                  if value is not None and isfinite(value)]
     if r.status is not None:
         parts.append(f"status={_string_field(r.status)}")
-    if r.faults:
+    if r.faults is not None:  # "" when none is active: last(faults) must show a fault clear
         parts.append(f"faults={_string_field(','.join(map(str, r.faults)))}")
     if not parts:
         return None
@@ -95,7 +95,7 @@ def _lines(readings: Iterable[Reading], div: int) -> list[str]:
     templates = _templates
     for r in readings:
         fields = r.fields
-        if fields and not r.quality and r.status is None and not r.faults:
+        if fields and not r.quality and r.status is None and r.faults is None:
             values = fields.values()
             try:
                 total = sum(values)  # TypeError for None (or anything not a number)

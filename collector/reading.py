@@ -27,7 +27,9 @@ class Reading:
     fields: Mapping[str, float | None]
     quality: Mapping[str, Quality] = field(default_factory=dict)  # absent means GOOD
     status: str | None = None  # normalised operating state: running, standby, fault, ...
-    faults: tuple[int, ...] = ()  # vendor fault / alarm codes active at this instant
+    # vendor fault / alarm codes active at this instant; () when the device's fault registers
+    # were read and none is active, None when the device has none (so a cleared fault shows)
+    faults: tuple[int, ...] | None = None
     village: str | None = None
 
     def quality_of(self, name: str) -> Quality:

@@ -41,6 +41,10 @@ def test_status_and_faults_are_strings_and_empty_readings_are_dropped() -> None:
     line = reading_to_line(r)
     assert line is not None and r'status="fault \"x\""' in line and 'faults="2062,2063"' in line
     assert reading_to_line(reading(fields={"p_ac_w": float("nan")})) is None
+    # a device whose fault registers were read with nothing active: the field says so ("")
+    cleared = reading_to_line(reading(fields={"p_ac_w": 1.0}, faults=()))
+    assert cleared is not None and 'faults=""' in cleared
+    assert "faults" not in (reading_to_line(reading(fields={"p_ac_w": 1.0})) or "")
     assert encode([reading(fields={})]) == b""
 
 
