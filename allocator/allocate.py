@@ -40,24 +40,39 @@ def _range_sums(x: I64, plant: I64, start: I64, end: I64) -> I64:
 
 
 def _segmented_dot(seg_value: I64, c: Compiled) -> npt.NDArray:
-    """Per pair: sum over its segments of seg_value x share numerator, exactly (object ints).
+    """Per pair: sum over its segments of seg_value x share numerator, exactly.
 
     seg_value < 2^62 splits into three 21-bit limbs; limb x numerator < 2^53, and at most 366
-    segments per pair keep every limb sum below 2^62.
+    segments per pair keep every limb sum below 2^62. The carries are propagated in int64;
+    the sum stays int64 when it fits (then the splits need no Python ints at all), else only
+    two limbs (above and below bit 42) become Python ints.
     """
     if c.ps_pair.size == 0:
         return np.zeros(0, dtype=object)
     v = seg_value[c.ps_seg]
     starts = np.flatnonzero(np.r_[True, c.ps_pair[1:] != c.ps_pair[:-1]])
-    limbs = [np.add.reduceat(((v >> s) & _MASK) * c.ps_num, starts) for s in (2 * _LIMB, _LIMB, 0)]
-    hi, mid, lo = (x.astype(object) for x in limbs)
-    return (hi << (2 * _LIMB)) + (mid << _LIMB) + lo
+    hi, mid, lo = (np.add.reduceat(((v >> s) & _MASK) * c.ps_num, starts)
+                   for s in (2 * _LIMB, _LIMB, 0))
+    mid += lo >> _LIMB  # < 2^62 + 2^41
+    hi += mid >> _LIMB
+    low = ((mid & _MASK) << _LIMB) | (lo & _MASK)  # < 2^42
+    if hi.max(initial=0) < 2**20:  # the sum fits int64 (national size: about 2^53)
+        return (hi << (2 * _LIMB)) | low
+    return (hi.astype(object) << (2 * _LIMB)) + low.astype(object)
+
+
+def _exact_product(a: I64, b: I64) -> npt.NDArray:
+    """a x b per element: int64 when the largest product provably fits, else Python ints."""
+    if int(a.max(initial=0)) * int(b.max(initial=0)) < INT64_SAFE and (a >= 0).all() \
+            and (b >= 0).all():
+        return a * b
+    return a.astype(object) * b.astype(object)
 
 
 def _split(total: npt.NDArray, seg_value: I64, plant_total_exact: I64, c: Compiled) -> Split:
     """Split a per-plant total among its pairs by time-weighted shares of ``seg_value``."""
     weight = _segmented_dot(seg_value, c)
-    denom = plant_total_exact.astype(object) * c.share_basis.astype(object)
+    denom = _exact_product(plant_total_exact, c.share_basis)
     return largest_remainder(total, weight, denom, c.pair_plant, c.pair_village)
 
 
@@ -65,9 +80,24 @@ def _mark(s: Split) -> LeftoverMark:
     return LeftoverMark(s.bonus, s.rank, s.remainder, s.denominator)
 
 
-def _check_bounds(c: Compiled) -> None:
+def _flat_tariffs(c: Compiled) -> tuple[I64, I64] | None:
+    """Each plant's (grid, subsidy) parts when neither changes during the period, else None.
+
+    The usual case (tariffs are fixed for years) needs no Wh x tariff day arrays: a sum of
+    energy x a constant is the constant x the sum of energy.
+    """
+    g, s = c.grid_u[:, :1], c.subsidy_u[:, :1]
+    if c.grid_u.strides[1] == c.subsidy_u.strides[1] == 0:  # compile's one-record broadcast
+        return g[:, 0], s[:, 0]
+    if (c.grid_u == g).all() and (c.subsidy_u == s).all():
+        return g[:, 0], s[:, 0]
+    return None
+
+
+def _check_bounds(c: Compiled, flat: tuple[I64, I64] | None) -> None:
     days = max(c.period.days, 1)
-    top = int(c.energy_wh.max(initial=0)) * int((c.grid_u + c.subsidy_u).max(initial=0)) * days
+    tariff = (flat[0] + flat[1]) if flat is not None else c.grid_u + c.subsidy_u
+    top = int(c.energy_wh.max(initial=0)) * int(tariff.max(initial=0)) * days
     if top >= INT64_SAFE:
         raise BoundsError(f"energy x tariff over {c.period.label} may reach {top} >= 2^62")
     if int(c.share_basis.max(initial=0)) >= 2**32:
@@ -80,18 +110,21 @@ def _no_deductions(carry_in: I64) -> I64:
     return due
 
 
-def _deductions_due(c: Compiled, e: I64, rev: I64, carry_in: I64) -> I64:
-    """[P, 6] amounts due in fen, in DEDUCTION_ITEMS order; each item rounded half-up once."""
+def _deductions_due(c: Compiled, ded_wh: I64, ded_rev: I64, carry_in: I64) -> I64:
+    """[P, 6] amounts due in fen, in DEDUCTION_ITEMS order; each item rounded half-up once.
+
+    ``ded_wh`` and ``ded_rev`` are the energy and the exact revenue (Wh x u) of each
+    deduction segment.
+    """
     n_plants = len(c.plant_ids)
     due = _no_deductions(carry_in)
-    e_wh = e
     p, s, e_ = c.ded_plant, c.ded_start, c.ded_end
     vals = c.ded_values.astype(object)
     days = (e_ - s).astype(object)
     diy = c.period.days_in_year
     shared, cap = c.shared_w.astype(object), c.capacity_w.astype(object)
-    energy = _range_sums(e_wh, p, s, e_).astype(object) * shared[p]  # / cap: poverty portion
-    revenue = _range_sums(rev, p, s, e_).astype(object) * shared[p]
+    energy = ded_wh.astype(object) * shared[p]  # / cap: poverty portion
+    revenue = ded_rev.astype(object) * shared[p]
     # exact numerators over a denominator per item (Python ints: 10k plants is cheap)
     numer = [
         (vals[:, 0] * energy, FEN_PER_WH_U, cap),  # u/kWh x Wh = 1e-5 fen
@@ -124,11 +157,20 @@ def _apply_cap(due: I64, gross: I64) -> I64:
 
 
 def allocate_compiled(c: Compiled, carry_in: Mapping[str, int] | None = None) -> Allocation:
-    _check_bounds(c)
+    flat = _flat_tariffs(c)
+    _check_bounds(c, flat)
     e = c.energy_wh
-    eg, es = e * c.grid_u, e * c.subsidy_u  # exact: Wh x u, bounded by _check_bounds
     sp, ss, se = c.seg_plant, c.seg_start, c.seg_end
-    seg_g, seg_s, seg_e = (_range_sums(x, sp, ss, se) for x in (eg, es, e))
+    dp, ds, de = c.ded_plant, c.ded_start, c.ded_end
+    seg_e, ded_wh = _range_sums(e, sp, ss, se), _range_sums(e, dp, ds, de)
+    # exact: Wh x u, bounded by _check_bounds
+    if flat is not None:
+        seg_g, seg_s = seg_e * flat[0][sp], seg_e * flat[1][sp]
+        ded_rev = ded_wh * (flat[0] + flat[1])[dp]
+    else:
+        eg, es = e * c.grid_u, e * c.subsidy_u
+        seg_g, seg_s = _range_sums(eg, sp, ss, se), _range_sums(es, sp, ss, se)
+        ded_rev = _range_sums(eg, dp, ds, de) + _range_sums(es, dp, ds, de)
     # share segments tile each plant's days, so plant totals are sums of its segments
     first = np.flatnonzero(np.r_[True, sp[1:] != sp[:-1]])  # every plant has a segment
     g_exact, s_exact, e_total = (np.add.reduceat(x, first) for x in (seg_g, seg_s, seg_e))
@@ -142,12 +184,22 @@ def allocate_compiled(c: Compiled, carry_in: Mapping[str, int] | None = None) ->
         s_fen = _half_up_objects(s_exact.astype(object) * shared, cap * FEN_PER_WH_U)
         e_portion = _half_up_objects(e_total.astype(object) * shared, cap)
 
-    grid = _split(g_fen, seg_g, g_exact, c)
-    subsidy = _split(s_fen, seg_s, s_exact, c)
-    energy = _split(e_portion, seg_e, e_total, c)
+    energy_w = _segmented_dot(seg_e, c)
+    energy_d = _exact_product(e_total, c.share_basis)
+    energy = largest_remainder(e_portion, energy_w, energy_d, c.pair_plant, c.pair_village)
+    if flat is not None:
+        # seg_g = grid part x seg_e per plant: the same fractions as the energy split (the
+        # marks' remainder / denominator differ only by that common factor)
+        grid, subsidy = (largest_remainder(total, energy_w, energy_d, c.pair_plant,
+                                           c.pair_village) for total in (g_fen, s_fen))
+    else:
+        grid = _split(g_fen, seg_g, g_exact, c)
+        subsidy = _split(s_fen, seg_s, s_exact, c)
 
-    carry = np.array([int((carry_in or {}).get(p, 0)) for p in c.plant_ids], dtype=np.int64)
-    due = _deductions_due(c, e, eg + es, carry) if c.ded_plant.size else _no_deductions(carry)
+    carry = np.zeros(len(c.plant_ids), dtype=np.int64)
+    if carry_in:  # a dict lookup per plant is 10 ms at national size: only when there is one
+        carry[:] = [int(carry_in.get(p, 0)) for p in c.plant_ids]
+    due = _deductions_due(c, ded_wh, ded_rev, carry) if dp.size else _no_deductions(carry)
     gross_plant = g_fen + s_fen
     applied = _apply_cap(due, gross_plant)
     gross_pair = grid.amount + subsidy.amount

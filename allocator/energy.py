@@ -45,7 +45,12 @@ class EnergyTable:
             )
 
     def rows_for(self, plant_ids: list[str]) -> npt.NDArray[np.int64]:
-        """The [plant, day] array in the order of ``plant_ids``; every plant must be present."""
+        """The [plant, day] array in the order of ``plant_ids``; every plant must be present.
+
+        Already in that order, it is the table's own array (not copied: nothing writes to it).
+        """
+        if tuple(plant_ids) == self.plant_ids:
+            return self.wh
         index = {p: i for i, p in enumerate(self.plant_ids)}
         missing = [p for p in plant_ids if p not in index]
         if missing:

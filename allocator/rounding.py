@@ -13,6 +13,8 @@ import numpy.typing as npt
 
 I64 = npt.NDArray[np.int64]
 INT64_SAFE = 2**62  # leave one bit of head room for sums of two products
+_WIDE_DENOM = 2**61  # remainders in [-d, 2d) stay inside int64
+_WIDE_QUOTIENT = 2.0**48  # a float quotient estimate below this is off by less than one
 
 
 def half_up_div(num: int, den: int) -> int:
@@ -43,6 +45,39 @@ def _max_abs(a: npt.NDArray) -> int:
     return int(max(a.max(initial=0), -a.min(initial=0))) if a.size else 0
 
 
+def _divmod_big(prod: npt.NDArray, d: npt.NDArray,
+                q_float: npt.NDArray) -> tuple[I64, npt.NDArray]:
+    """Exact (prod // d, prod % d) for Python-int arrays, prod >= 0, d > 0.
+
+    // and % on ~100-bit ints cost three times a multiply and a subtract, so the quotient is
+    estimated in floats and the remainder checked exactly; the rare estimate that is off (a
+    quotient beyond 2^50 or next to an integer) is redone exactly.
+    """
+    q = np.floor(q_float)
+    np.clip(q, 0, 2.0**62, out=q)
+    floor = q.astype(np.int64)
+    rem = prod - floor.astype(object) * d
+    off = np.flatnonzero((rem < 0) | (rem >= d))
+    if off.size:
+        floor[off] = (prod[off] // d[off]).astype(np.int64)
+        rem[off] = prod[off] % d[off]
+    return floor, rem
+
+
+def _divmod_wide(t: I64, w: I64, d: I64, q_float: npt.NDArray) -> tuple[I64, I64]:
+    """Exact (t*w // d, t*w % d) in int64 although t*w overflows: 0 <= w, 0 < d < 2^61 and
+    the float quotient estimate < 2^48, so it is off by at most one and the true remainder of
+    the estimate lies in [-d, 2d), inside int64. Wrapping (mod 2^64) arithmetic then yields it
+    exactly; numpy integer arrays wrap silently.
+    """
+    q = np.floor(q_float).astype(np.int64)
+    rem = t * w - q * d  # exact modulo 2^64, and the true value fits
+    low, high = rem < 0, rem >= d
+    q += high.astype(np.int64) - low
+    rem += np.where(low, d, 0) - np.where(high, d, 0)
+    return q, rem
+
+
 def largest_remainder(
     total: npt.NDArray, weight: npt.NDArray, denom: npt.NDArray,
     group: npt.NDArray[np.int64], tiebreak: npt.NDArray[np.int64],
@@ -55,21 +90,37 @@ def largest_remainder(
     A group with ``denom == 0`` must have ``total == 0`` and gets zeros.
     """
     n = group.size
-    t = total[group]
-    d = denom[group]
-    big = _max_abs(total) * _max_abs(weight) >= INT64_SAFE or _max_abs(denom) >= INT64_SAFE
-    if big:
-        t, w, d = t.astype(object), weight.astype(object), d.astype(object)
-    else:
-        t, w, d = t.astype(np.int64), weight.astype(np.int64), d.astype(np.int64)
-    zero = d == 0
+    # big: products overflow int64. Object weights (time-weighted, ~100 bits) always do;
+    # scanning them for their size would cost as much as the int64 path saves.
+    big = (weight.dtype == object or _max_abs(total) * _max_abs(weight) >= INT64_SAFE
+           or _max_abs(denom) >= INT64_SAFE)
+    # wide: big, but every factor and the denominator fit int64 (the national case): exact
+    # int64 arithmetic modulo 2^64 around a float estimate, no Python ints
+    wide = (big and weight.dtype != object and np.asarray(total).dtype != object
+            and denom.dtype != object and _max_abs(denom) < _WIDE_DENOM)
+    dtype = object if big and not wide else np.int64
+    # per group first (a tenth of the items), then gathered per item
+    zero_g = np.asarray(denom == 0, dtype=bool)
+    den_g = np.where(zero_g, 1, denom).astype(dtype)
+    t = np.asarray(total).astype(dtype)[group]
+    d = den_g[group]
+    w = weight.astype(dtype, copy=False)
+    zero = zero_g[group]
     if zero.any():
-        d = d.copy()
-        d[zero] = 1
-        w = np.where(zero, 0, w).astype(w.dtype)
-    prod = t * w
-    floor, rem = prod // d, prod % d
-    floor = floor.astype(np.int64)
+        w = np.where(zero, 0, w).astype(dtype)
+    d_float = den_g.astype(np.float64)[group]
+    if big:
+        t_float = np.asarray(total).astype(np.float64)[group]
+        q_float = t_float * w.astype(np.float64) / d_float
+        wide = wide and bool(np.abs(q_float).max(initial=0) < _WIDE_QUOTIENT)
+    if not big:
+        prod = t * w
+        floor, rem = prod // d, prod % d
+    elif wide:
+        floor, rem = _divmod_wide(t, w, d, q_float)
+    else:
+        t, w, d = (x.astype(object, copy=False) for x in (t, w, d))
+        floor, rem = _divmod_big(t * w, d, q_float)
 
     n_groups = total.size
     starts = np.searchsorted(group, np.arange(n_groups))
@@ -84,7 +135,7 @@ def largest_remainder(
     # monotone (non-strict), so the order is right except where two keys are equal at a
     # group's cut: resolved exactly below. A stable sort of items already in (group,
     # tiebreak) order breaks equal keys by tiebreak.
-    remf = rem.astype(np.float64) / d.astype(np.float64)
+    remf = rem.astype(np.float64) / d_float
     key = group + (1.0 - remf)
     pre = np.arange(n)
     if n > 1 and not ((np.diff(group) > 0) | (np.diff(tiebreak) >= 0)).all():

@@ -59,3 +59,26 @@ def test_exact_ties_go_to_the_lower_rank() -> None:
 
 def test_half_up() -> None:
     assert [half_up_div(n, 10) for n in (4, 5, 6, 15, 25)] == [0, 1, 1, 2, 3]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2**40),
+                          st.lists(st.integers(0, 2**58), min_size=1, max_size=6)),
+                min_size=1, max_size=4))
+def test_int64_weights_whose_products_overflow_match_brute_force(
+        groups: list[tuple[int, list[int]]]) -> None:
+    # total x weight needs ~100 bits but every factor fits int64: the wrapping int64 path
+    groups = [(t if sum(w) else 0, w) for t, w in groups]
+    total = np.array([t for t, _ in groups], dtype=np.int64)
+    denom = np.array([sum(w) for _, w in groups], dtype=np.int64)
+    weight = np.array([x for _, w in groups for x in w], dtype=np.int64)
+    group = np.array([g for g, (_, w) in enumerate(groups) for _ in w], dtype=np.int64)
+    tie = np.arange(group.size, dtype=np.int64)
+    split = largest_remainder(total, weight, denom, group, tie)
+    want = [x for t, w in groups for x in (_brute(t, w) if sum(w) else [0] * len(w))]
+    assert split.amount.tolist() == want
+    for i in range(group.size):  # the exact remainder behind each amount
+        t, d = int(total[group[i]]), int(denom[group[i]]) or 1
+        w = int(weight[i]) if int(denom[group[i]]) else 0
+        assert int(split.amount[i] - split.bonus[i]) == t * w // d
+        assert int(split.remainder[i]) == t * w % d
