@@ -8,6 +8,8 @@ import hashlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -20,7 +22,6 @@ from simulator.modbus_server import SimServer, UnitBehaviour
 from simulator.physics import PlantPhysics, ac_power_kw, dc_power_kw
 
 log = logging.getLogger(__name__)
-DAY_NS = 86_400 * 10**9
 
 
 def _unit_rand(*parts: object) -> float:
@@ -37,6 +38,11 @@ class SimPlant:
     meters: list[SimMeter]
     kwp: np.ndarray
     rated: np.ndarray
+    tz: ZoneInfo
+    day: date | None = None  # the local date of the last step: daily counters reset on change
+
+    def local_date(self, t_ns: int) -> date:
+        return datetime.fromtimestamp(t_ns / 1e9, UTC).astimezone(self.tz).date()
 
 
 class Fleet:
@@ -82,6 +88,7 @@ class Fleet:
                 plant, PlantPhysics(plant, sim.seed, sim.cloudiness), inverters, meters,
                 kwp=np.array([i.kwp_dc * i.variation for i in inverters]),
                 rated=np.array([i.rated_kw_ac for i in inverters]),
+                tz=ZoneInfo(plant.timezone),
             ))
         self.servers = [SimServer(h, p, units) for (h, p), units in endpoints.items()]
         self.behaviour: dict[str, UnitBehaviour] = {
@@ -97,11 +104,15 @@ class Fleet:
     def step(self, t_ns: int) -> None:
         """Advance every device to simulated instant ``t_ns``."""
         dt = 0.0 if self._last_ns is None else max(0.0, (t_ns - self._last_ns) / 1e9)
-        crossed_day = self._last_ns is not None and t_ns // DAY_NS != self._last_ns // DAY_NS
         self._last_ns = t_ns
         self.faults.apply(t_ns)
         sleepers = self.config.simulator.inverters_sleep_at_night
         for sp in self.plants:
+            # daily counters reset at the plant's local midnight (00:00 in Asia/Shanghai is
+            # 16:00 UTC), as the devices' own clocks, set to local time, do
+            day = sp.local_date(t_ns)
+            crossed_day = sp.day is not None and day != sp.day
+            sp.day = day
             poa, t_amb = sp.physics.conditions(t_ns)
             kwp = sp.kwp * np.array([i.dc_factor() for i in sp.inverters])
             p_dc, t_cell = dc_power_kw(kwp, poa, t_amb)

@@ -7,62 +7,15 @@ known simulated instant; the collector's pollers read over TCP as they would in 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 
-from collector.clock import SimClock
 from collector.errors import DeviceException, DeviceTimeout
-from collector.poller import DevicePoller
-from collector.reading import Quality, Reading
-from collector.runner import Collector
+from collector.reading import Quality
 from config.schema import Config
-from simulator.fleet import Fleet
 from tests.simulator.gateway_fleet import gateway_config, inverters
-
-MIN_NS = 60 * 10**9
-
-
-class Rig:
-    def __init__(self, fleet: Fleet, collector: Collector, delivered: list[Reading]) -> None:
-        self.fleet = fleet
-        self.pollers: dict[str, DevicePoller] = {p.device.id: p for p in collector.pollers}
-        self.delivered = delivered
-        self.t0 = fleet.clock.sim_start_ns
-
-    def at(self, minutes: float) -> None:
-        t = self.t0 + int(minutes * MIN_NS)
-        self.fleet.step(t)
-        # readings are stamped with the stepped instant, as a running fleet would stamp them
-        clock = SimClock(t, 1.0, time.time())
-        for p in self.pollers.values():
-            p.clock = clock
-
-    async def read(self, device: str) -> Reading:
-        return await self.pollers[device].poll_once()
-
-
-@asynccontextmanager
-async def rig(cfg: Config) -> AsyncIterator[Rig]:
-    clock = SimClock.starting(cfg.simulator.start, 1.0)
-    fleet = Fleet(cfg, clock)
-    delivered: list[Reading] = []
-
-    async def deliver(readings: Sequence[Reading]) -> None:
-        delivered.extend(readings)
-
-    collector = Collector(cfg, deliver, clock)
-    for s in fleet.servers:
-        await s.start()
-    try:
-        fleet.step(clock.sim_start_ns)
-        yield Rig(fleet, collector, delivered)
-    finally:
-        await collector.stop()
-        for s in fleet.servers:
-            await s.stop()
+from tests.simulator.rig import rig
 
 
 def cfg_with(*faults: dict[str, Any], n: int = 2, **kw: Any) -> Config:

@@ -1,0 +1,34 @@
+"""Daily counters served by the simulator reset at the plant's local midnight, not UTC's."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from tests.simulator.gateway_fleet import gateway_config, inverters
+from tests.simulator.rig import rig
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+async def test_e_day_kwh_falls_only_at_local_midnight() -> None:
+    # from 07:00 local to 01:00 the next day: UTC midnight (08:00 local) lies inside, as
+    # does local midnight (16:00 UTC)
+    cfg = gateway_config(inverters(1, profile="huawei-sun2000"),
+                         start="2020-06-21T07:00:00+08:00")
+    async with rig(cfg) as r:
+        t0 = datetime.fromtimestamp(r.t0 / 1e9, UTC)
+        series: list[tuple[datetime, float]] = []
+        for minutes in range(0, 18 * 60 + 1, 10):
+            r.at(minutes)
+            e_day = (await r.read("inv-01")).good("e_day_kwh")
+            assert e_day is not None
+            series.append(((t0 + timedelta(minutes=minutes)).astimezone(SHANGHAI), e_day))
+    falls = [(a[0], b[0]) for a, b in itertools.pairwise(series) if b[1] < a[1]]
+    assert [(a.strftime("%H:%M"), b.strftime("%d %H:%M")) for a, b in falls] == [
+        ("23:50", "22 00:00")], falls
+    by_time = dict(series)
+    assert by_time[datetime(2020, 6, 21, 8, 10, tzinfo=SHANGHAI)] > 0  # went on past 08:00
+    assert by_time[datetime(2020, 6, 21, 23, 50, tzinfo=SHANGHAI)] > 100  # a whole day's yield
+    assert by_time[datetime(2020, 6, 22, 0, 0, tzinfo=SHANGHAI)] == 0.0
