@@ -32,39 +32,63 @@ def _metrics(port: int) -> str:
         return ""
 
 
+def _spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    """Start a child whose output goes to a file: a pipe nobody reads blocks it at ~64 KB."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with log.open("wb") as out:  # the child holds its own copy of the descriptor
+        return subprocess.Popen([*PVRELIEF, *args], env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+
+
+def _show(*logs: Path) -> None:
+    """Print the children's output; pytest shows it with the failure."""
+    for log in logs:
+        text = log.read_text(errors="replace") if log.exists() else "(no output file)"
+        print(f"----- {log.name} ({len(text)} chars, last 20 000) -----\n{text[-20_000:]}")
+
+
 def test_simulate_and_collect_processes_share_the_clock_and_stop_cleanly(
     tmp_path: Path, influxdb: InfluxServer, influx_db: str
 ) -> None:
     config = small_fleet_config(tmp_path, influxdb.url, influx_db, inverters=2)
     clock = tmp_path / "clock.json"
     truth = tmp_path / "truth.json"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    sim = subprocess.Popen([*PVRELIEF, "simulate", "-c", str(config), "--clock-file", str(clock),
-                            "--truth", str(truth)], env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT)
+    sim_log, col_log = tmp_path / "simulate.log", tmp_path / "collect.log"
+    sim = _spawn(["simulate", "-c", str(config), "--clock-file", str(clock),
+                  "--truth", str(truth)], sim_log)
     col = None
     try:
-        _wait(clock.exists, 30, "the simulator's clock file")
-        port = free_port()
-        col = subprocess.Popen([*PVRELIEF, "collect", "-c", str(config), "--sim-clock", str(clock),
-                                "--metrics-port", str(port)], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT)
-        _wait(lambda: _polls_ok(_metrics(port), "p1-meter") >= 3, 60,
-              "three good polls of the meter, seen on /metrics")
-        col.send_signal(signal.SIGTERM)
-        assert col.wait(30) == 0, col.stdout.read().decode() if col.stdout else ""
-    finally:
-        if col is not None and col.poll() is None:
-            col.kill()
-        sim.send_signal(signal.SIGTERM)
-        sim.wait(30)
-    assert sim.returncode == 0
-    series = influxdb.query("SELECT count(e_export_kwh) FROM meter", influx_db)
-    assert series and series[0]["values"][0][1] >= 3
-    # readings are stamped with the simulated clock: 2020, not today
-    [[ts, _]] = influxdb.query("SELECT last(e_export_kwh) FROM meter", influx_db)[0]["values"]
-    assert 1_592_000_000 < ts / 1e9 < 1_593_000_000
-    assert truth.exists() and "p1-meter" in truth.read_text()
+        try:
+            _wait(clock.exists, 30, "the simulator's clock file")
+            port = free_port()
+            col = _spawn(["collect", "-c", str(config), "--sim-clock", str(clock),
+                          "--metrics-port", str(port)], col_log)
+            _wait(lambda: _polls_ok(_metrics(port), "p1-meter") >= 3, 60,
+                  "three good polls of the meter, seen on /metrics")
+            col.send_signal(signal.SIGTERM)
+            assert col.wait(30) == 0
+        finally:
+            if col is not None and col.poll() is None:
+                col.kill()
+                col.wait(10)
+            sim.send_signal(signal.SIGTERM)
+            try:
+                sim.wait(30)
+            finally:
+                if sim.poll() is None:
+                    sim.kill()
+                    sim.wait(10)
+        assert sim.returncode == 0
+        series = influxdb.query("SELECT count(e_export_kwh) FROM meter", influx_db)
+        assert series and series[0]["values"][0][1] >= 3
+        # readings are stamped with the simulated clock: 2020, not today
+        [[ts, _]] = influxdb.query("SELECT last(e_export_kwh) FROM meter",
+                                   influx_db)[0]["values"]
+        assert 1_592_000_000 < ts / 1e9 < 1_593_000_000
+        assert truth.exists() and "p1-meter" in truth.read_text()
+    except BaseException:
+        _show(sim_log, col_log)
+        raise
 
 
 def _polls_ok(text: str, device: str) -> float:
