@@ -8,6 +8,7 @@ scratch, so a fault ends cleanly when its window closes. Kinds:
 - ``exception``     answers with Modbus exception ``code`` (to every ``every``-th request)
 - ``fault_code``    the inverter reports status fault and vendor code ``code``
 - ``counter_reset`` a counter (``field``, default the first lifetime counter) reads ``value``
+                    (default 0; an acc32 serves 0 as 1, as SunSpec reads 0 as not implemented)
 - ``string_loss``   PV string ``string`` loses ``loss`` (default 30%) of its output
 - ``stuck_value``   ``field`` stops updating: it keeps the value it had when the fault began
 """

@@ -5,6 +5,12 @@ profile says where and how that is encoded. Points nobody sets hold the family's
 implemented" sentinel, as a real device's unused registers do. Registers a profile does not
 list but that sit in a short gap between listed ones read as 0 (devices answer reads through
 reserved registers); anything else, and any ``unreadable`` range, is an illegal address.
+
+Values are clamped into the range a type can show without meaning a sentinel. Only a value too
+big for its register (or too negative for a signed one) coarsens the scale factor; one below
+an unsigned type's lowest valid raw value is clamped up to it. That matters for ``acc32``: to
+SunSpec an accumulator of 0 means "not implemented", so a true 0 (a counter reset to zero) is
+served as 1, the smallest count a real device could show.
 """
 
 from __future__ import annotations
@@ -135,8 +141,14 @@ class RegisterImage:
         return value / (p.factor * p.scale * 10.0**sf)
 
     def _fits(self, p: Point, value: float, sf: int) -> bool:
+        """Whether ``value`` shows at scale ``sf`` without overflowing its register.
+
+        Below an unsigned type's lowest raw value is no overflow (a larger sf cannot help; an
+        acc32 of 0 would otherwise push the sf to its limit): ``_encode`` clamps it instead.
+        """
         lo, hi = RANGES.get(p.type, (-math.inf, math.inf))
-        return lo <= round(self._raw(p, value, sf)) <= hi
+        raw = round(self._raw(p, value, sf))
+        return raw <= hi and (lo >= 0 or raw >= lo)
 
     def _encode(self, p: Point, value: float) -> None:
         if p.type == "float32":
@@ -145,6 +157,7 @@ class RegisterImage:
         sf = self._sf.get(p.sf, 0) if p.sf else 0
         raw = round(self._raw(p, value, sf))
         lo, hi = RANGES.get(p.type, (-math.inf, math.inf))
+        # clamp into the valid range, so no value is ever served as a sentinel (acc32 0 -> 1)
         raw = int(min(max(raw, lo), hi))
         self._write(p, encode_raw(p.type, raw, p.size, p.word_order))
 

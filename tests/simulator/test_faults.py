@@ -114,6 +114,27 @@ async def test_counter_reset_is_caught_by_the_counter_guard() -> None:
         assert r.delivered[-1].good("e_total_kwh") >= good  # type: ignore[operator]
 
 
+async def test_counter_reset_to_the_default_zero_reads_near_zero_and_recovers() -> None:
+    # value defaults to 0; an acc32 cannot show 0 (SunSpec: "not implemented"), so the
+    # simulator serves its smallest count, and the scale factor must not run away meanwhile
+    cfg = cfg_with({"device": "inv-01", "kind": "counter_reset", "from": 120, "until": 240})
+    async with rig(cfg) as r:
+        poller = r.pollers["inv-01"]
+        await poller._poll_slot()
+        good = r.delivered[-1].good("e_total_kwh")
+        assert good is not None and good > 1000
+        r.at(3)
+        reset = (await r.read("inv-01")).good("e_total_kwh")
+        assert reset is not None and 0 < reset <= 0.01
+        await poller._poll_slot()
+        assert r.delivered[-1].quality_of("e_total_kwh") is Quality.INVALID
+        assert [e.kind for e in poller.events] == ["reset"]
+        r.at(5)  # the window is over: the true count again, at its usual resolution
+        back = (await r.read("inv-01")).good("e_total_kwh")
+        truth = r.fleet.devices["inv-01"].e_total_wh / 1000  # type: ignore[union-attr]
+        assert back is not None and good <= back == pytest.approx(truth, abs=0.001)
+
+
 async def test_string_loss_takes_30_percent_of_one_string() -> None:
     cfg = cfg_with({"device": "inv-01", "kind": "string_loss", "string": 1, "from": 60})
     async with rig(cfg) as r:
