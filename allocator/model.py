@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Any, Literal, NoReturn
+
+from allocator.columns import InputColumns, build_columns
 
 PlantKind = Literal["village", "multi-village", "centralised"]
 
@@ -83,13 +85,36 @@ class Plant:
         return sorted({v for r in self.shares for v, _ in r.numerators})
 
 
+class ReadOnlyDict(dict):
+    """A dict that refuses changes: ``Inputs`` keeps its columns in step with its mappings."""
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError("Inputs are read-only: build a new Inputs instead")
+
+    __setitem__ = __delitem__ = __ior__ = _read_only
+    clear = pop = popitem = setdefault = update = _read_only
+
+    def __reduce__(self) -> tuple:
+        return (ReadOnlyDict, (dict(self),))
+
+
 @dataclass(frozen=True)
 class Inputs:
+    """Validated inputs. The mappings are copied read-only, and :attr:`columns` (the same
+    records as flat arrays, see ``allocator/columns.py``) is built here, once."""
+
     villages: dict[str, Village]
     plants: dict[str, Plant]
     timezone: str = "Asia/Shanghai"
     source_sha256: str = ""  # of the YAML bytes the inputs came from
     extra: dict[str, str] = field(default_factory=dict)
+    columns: InputColumns = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        villages, plants = ReadOnlyDict(self.villages), ReadOnlyDict(self.plants)
+        object.__setattr__(self, "villages", villages)
+        object.__setattr__(self, "plants", plants)
+        object.__setattr__(self, "columns", build_columns(villages, plants))
 
     def usage_categories(self) -> list[str]:
         """Usage-split columns: in the order they first appear, villages sorted by id."""

