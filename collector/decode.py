@@ -2,7 +2,12 @@
 
 Scale factors are applied as the profile says (a SunSpec ``sunssf`` point, or a fixed scale).
 A "not implemented" sentinel becomes ``None`` with quality NOT_IMPLEMENTED, never 0; a value
-that cannot be right (a scale factor outside -10..10, a non-finite float) becomes INVALID.
+that cannot be right (a scale factor outside -10..10, a non-finite float, a value outside the
+point's ``min``/``max``) becomes INVALID.
+
+For counters of unsigned integer types (SunSpec acc32/acc64, vendor U32) the decoder also says
+where the counter wraps, in the field's unit (``Decoded.wrap_at``), because that depends on the
+scale factor in effect; the counter guard needs it to tell a wrap from a reset.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from collector.reading import Quality
 from config.profiles import Point, Profile
 
 SF_RANGE = range(-10, 11)
+# counters of these types roll over to 0 after 2**bits counts
+WRAP_BITS = {"acc32": 32, "acc64": 64, "uint32": 32, "uint64": 64, "uint16": 16}
 
 
 @dataclass(slots=True)
@@ -26,6 +33,7 @@ class Decoded:
     raw: dict[str, int | float | str] = field(default_factory=dict)
     status: str | None = None
     faults: tuple[int, ...] | None = None  # None: the profile has no fault registers
+    wrap_at: dict[str, float] = field(default_factory=dict)  # counter field -> rollover
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,18 +48,22 @@ class DeviceDecoder:
 
     def __init__(self, profile: Profile, max_hole: int = 50) -> None:
         self.profile = profile
+        self.max_hole = profile.hole_limit(max_hole)  # what the plan was built with
+        self.max_count = profile.max_registers
         wanted = [p for p in profile.points if p.field or p.role in ("status", "faults")]
         wanted = [p for p in wanted if p.role != "ident"]
         sfs = {p.sf for p in wanted if p.sf}
         needed = wanted + [profile.by_name[name] for name in sorted(sfs)]
-        self.reads: list[Read] = plan_reads(needed, max_hole=max_hole,
-                                            max_count=profile.max_registers,
+        self.reads: list[Read] = plan_reads(needed, max_hole=self.max_hole,
+                                            max_count=self.max_count,
                                             unreadable=profile.unreadable)
         self.covers: list[list[Point]] = [[] for _ in self.reads]  # for `pvrelief plan`
         self._values = [self._slot(p) for p in wanted if p.role == "value"]
         self._sfs = {name: self._slot(profile.by_name[name]) for name in sfs}
         self._status = [self._slot(p) for p in wanted if p.role == "status"]
         self._faults = [self._slot(p) for p in wanted if p.role == "faults"]
+        # bit -> alarm id, resolved once; profile loading made sure every bit has one
+        self._fault_bits = [tuple((slot.point.codes or {}).items()) for slot in self._faults]
         self.fields = [p.field for p in wanted if p.role == "value" and p.field]
 
     def _slot(self, p: Point) -> _Slot:
@@ -95,19 +107,25 @@ class DeviceDecoder:
                     out.quality[p.field] = Quality.INVALID
                     continue
                 value = value * 10.0**sf
+            else:
+                sf = 0
             value = value * p.scale * p.factor
-            if not math.isfinite(value):
+            if not math.isfinite(value) or (p.min is not None and value < p.min) or \
+                    (p.max is not None and value > p.max):
                 out.fields[p.field] = None
                 out.quality[p.field] = Quality.INVALID
                 continue
             out.fields[p.field] = round(value, 9)  # drop float noise from 10**sf products
+            if p.counter and p.type in WRAP_BITS:
+                out.wrap_at[p.field] = 2.0 ** WRAP_BITS[p.type] * 10.0**sf * \
+                    abs(p.scale * p.factor)
         for slot in self._status:
             raw = self._raw(slot, blocks)
             if not is_sentinel(fam, slot.point.type, raw, slot.point.sentinel):
                 enum = slot.point.enum or {}
                 out.status = enum.get(int(raw), f"code_{raw}")  # type: ignore[arg-type]
         faults: list[int] = []
-        for slot in self._faults:
+        for slot, bits in zip(self._faults, self._fault_bits, strict=True):
             raw = self._raw(slot, blocks)
             if is_sentinel(fam, slot.point.type, raw, slot.point.sentinel):
                 continue
@@ -118,6 +136,6 @@ class DeviceDecoder:
                 if value:
                     faults.append(codes.get(value, value))
                 continue
-            faults += [codes.get(b, b) for b in range(slot.point.size * 16) if value >> b & 1]
+            faults += [code for b, code in bits if value >> b & 1]
         out.faults = tuple(faults) if self._faults else None
         return out

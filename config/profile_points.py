@@ -70,6 +70,13 @@ class PointSpec(BaseModel):
     role: Role = "value"
     counter: Literal["lifetime", "daily"] | None = None
     sentinel: int | None = None  # overrides the family's "not implemented" value
+    # sign convention: the device counts the other way round from the canonical field (a
+    # meter whose forward power is import, where our p_w is positive for export)
+    invert: bool = False
+    # plausibility, in the canonical field's unit: a value outside is INVALID, never stored
+    # (a garbage word such as a night's -5 W read as unsigned must not pass as 4.29 GW)
+    min: float | None = None
+    max: float | None = None
     enum: dict[int, str] | None = None
     bits: dict[int, str] | None = None
     # role faults: bit -> vendor alarm id for a bitfield; a plain integer holds the code itself
@@ -84,11 +91,39 @@ class PointSpec(BaseModel):
     @model_validator(mode="after")
     def _sizes(self) -> PointSpec:
         if self.type == "string" and self.size is None:
-            raise ValueError("a string needs size (in registers)")
+            raise ValueError(f"point {self.name}: a string needs size (in registers)")
         if self.size is None:
             self.size = TYPE_WORDS[self.type]
         elif self.type != "string" and self.size != TYPE_WORDS[self.type]:
-            raise ValueError(f"a {self.type} is {TYPE_WORDS[self.type]} registers, not {self.size}")
+            raise ValueError(f"point {self.name}: a {self.type} is {TYPE_WORDS[self.type]} "
+                             f"registers, not {self.size}")
+        return self
+
+    @model_validator(mode="after")
+    def _decodable(self) -> PointSpec:
+        """Reject at load time what the decoder could only fail on at poll time."""
+        n = self.name
+        if self.type == "string" and self.role != "ident":
+            raise ValueError(f"point {n}: a string can only be read for identification "
+                             "(role: ident); it cannot be a measured value, status or fault")
+        if self.type == "float32" and self.role in ("faults", "status"):
+            raise ValueError(f"point {n}: a float32 cannot be role {self.role} "
+                             "(status and fault registers hold integer codes)")
+        if self.role == "faults" and self.type.startswith("bitfield") and not self.codes:
+            # a bare bit number (0-31) would collide with other vendors' fault codes
+            raise ValueError(f"point {n}: a faults bitfield needs `codes:` (bit -> alarm id "
+                             "in this vendor's catalog, config/profiles/alarms/)")
+        if self.role == "faults" and self.type.startswith("bitfield") and self.codes:
+            width = TYPE_WORDS[self.type] * 16
+            missing = sorted(set(range(width)) - set(self.codes))
+            if missing:
+                raise ValueError(f"point {n}: `codes:` gives no alarm id for bit(s) "
+                                 f"{', '.join(map(str, missing))} of the {width}")
+        if self.scale < 0 or self.factor < 0:
+            raise ValueError(f"point {n}: a negative scale or factor; write `invert: true` to "
+                             "turn the device's sign convention round")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"point {n}: min {self.min:g} is above max {self.max:g}")
         return self
 
 
@@ -114,6 +149,9 @@ class Point:
     bits: dict[int, str] | None = None
     codes: dict[int, int] | None = None
     sim: float | str | None = None
+    min: float | None = None  # plausible range of the canonical value
+    max: float | None = None
+    invert: bool = False  # already folded into ``scale``; kept for `pvrelief plan` and docs
 
     @property
     def end(self) -> int:
@@ -123,11 +161,14 @@ class Point:
 def to_point(spec: PointSpec, name: str, address: int, sf: str | None,
              fieldname: str | None) -> Point:
     assert spec.size is not None
+    # the sign is resolved here, once: decoder and simulator both see one signed scale
+    scale = -spec.scale if spec.invert else spec.scale
     return Point(
         name=name, address=address, size=spec.size, type=spec.type, table=spec.table,
-        word_order=spec.word_order, sf=sf, scale=spec.scale, factor=spec.factor,
+        word_order=spec.word_order, sf=sf, scale=scale, factor=spec.factor,
         units=spec.units, field=fieldname, role=spec.role, counter=spec.counter,
         sentinel=spec.sentinel, enum=spec.enum, bits=spec.bits, codes=spec.codes, sim=spec.sim,
+        min=spec.min, max=spec.max, invert=spec.invert,
     )
 
 

@@ -82,6 +82,10 @@ class ProfileSpec(BaseModel):
     # wire address = documented address + address_offset (Sungrow documents 5001 for wire 5000)
     address_offset: int = Field(0, ge=-1, le=1)
     max_registers: int = Field(125, ge=1, le=125, description="largest read the device accepts")
+    # the longest run of unwanted registers one read may span; the smaller of this and
+    # `collector.max_hole` wins (SUN2000 dongles fail on reads with long gaps)
+    max_hole: int | None = Field(None, ge=0, le=125,
+                                 description="largest gap read through (caps collector.max_hole)")
     unreadable: list[AddressRange] = Field(default_factory=list)
     identify: IdentifySpec | None = None
     sunspec: SunSpecLayout | None = None
@@ -153,6 +157,7 @@ class Profile:
     sunspec_blocks: tuple[SunSpecBlock, ...] = ()
     address_offset: int = 0
     max_registers: int = 125
+    max_hole: int | None = None  # None: collector.max_hole alone decides
     unreadable: tuple[Unreadable, ...] = ()
     identify: Identify | None = None
     sunspec_discover: bool = False  # the chain above is a default; the device's own wins
@@ -164,6 +169,12 @@ class Profile:
     @property
     def fields(self) -> list[str]:
         return [p.field for p in self.points if p.field and p.role == "value"]
+
+    def hole_limit(self, collector_max_hole: int) -> int:
+        """The gap a read may span for this profile, given the collector-wide setting."""
+        if self.max_hole is None:
+            return collector_max_hole
+        return min(self.max_hole, collector_max_hole)
 
     def document_address(self, wire_address: int) -> int:
         """The address as the vendor's document writes it (what an operator looks up)."""
@@ -302,7 +313,7 @@ def load_profile(path: Path) -> Profile:
         rated_kw_ac=spec.rated_kw_ac,
         sunspec_base=spec.sunspec.base if spec.sunspec else None, sunspec_blocks=tuple(blocks),
         address_offset=spec.address_offset, max_registers=spec.max_registers,
-        unreadable=unreadable, identify=_identify(spec),
+        max_hole=spec.max_hole, unreadable=unreadable, identify=_identify(spec),
         sunspec_discover=bool(spec.sunspec and spec.sunspec.discover),
     )
 

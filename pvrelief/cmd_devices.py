@@ -52,7 +52,8 @@ def plan_table(device_id: str, decoder: DeviceDecoder) -> Table:
     offset = profile.address_offset
     n = len(decoder.reads)
     title = f"Read plan of {device_id} ({profile.name}): {n} read{'' if n == 1 else 's'} per poll"
-    table = Table(title=title, caption=f"document: {profile.document}")
+    limits = f"reads of at most {decoder.max_count} registers, gaps of at most {decoder.max_hole}"
+    table = Table(title=title, caption=f"document: {profile.document}\n{limits}")
     table.add_column("#", justify="right")
     table.add_column("function")
     table.add_column("address", justify="right")

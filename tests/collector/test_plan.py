@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
+from collector.decode import DeviceDecoder
 from collector.plan import MAX_REGISTERS, Read, locate, plan_reads
-from config.profiles import Point, Unreadable
+from config.profiles import Point, Unreadable, load_registry
 
 
 def pt(name: str, address: int, size: int = 1, table: str = "holding") -> Point:
@@ -62,3 +65,17 @@ def test_locate_finds_the_read_and_offset() -> None:
 def test_function_codes() -> None:
     assert Read("holding", 0, 1).function_code == 3
     assert Read("input", 0, 1).function_code == 4
+
+
+def test_huawei_reads_stay_within_what_sun2000_dongles_accept() -> None:
+    """No read over 64 registers, none spanning a gap of more than 16 unwanted registers
+    (huawei-solar's limits); before the fix one 108-register read covered 32008..32115."""
+    profile = load_registry()["huawei-sun2000"]
+    decoder = DeviceDecoder(profile, max_hole=50)  # the collector default; the profile caps it
+    assert decoder.max_hole == 16 and decoder.max_count == 64
+    for read, points in zip(decoder.reads, decoder.covers, strict=True):
+        assert read.count <= 64, read
+        used = sorted({a for p in points for a in range(p.address, p.end)})
+        gaps = [b - a - 1 for a, b in itertools.pairwise(used)]
+        assert max(gaps, default=0) <= 16, (read, gaps)
+    assert decoder.reads == [Read("holding", 32008, 24), Read("holding", 32064, 52)]

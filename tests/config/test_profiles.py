@@ -12,6 +12,8 @@ from config.errors import ConfigError
 from config.profiles import SUNSPEC_DIR, load_profile, load_registry, sunspec_model
 
 REGISTRY = load_registry()
+# sunspec-auto has no layout until a device is read (tests/collector/test_discovered_device.py)
+LAID_OUT = sorted(n for n, p in REGISTRY.items() if p.sunspec_blocks or not p.sunspec_discover)
 INVERTER_FIELDS = re.compile(
     r"p_ac_w|p_dc_w|e_total_kwh|e_day_kwh|v_ac_l[123]_v|i_ac_l[123]_a|i_ac_a|f_ac_hz|"
     r"pv\d+_(v_v|i_a|p_w)|v_dc_v|i_dc_a|t_internal_c|t_heatsink_c|r_insulation_mohm")
@@ -36,7 +38,13 @@ def test_fields_are_canonical(name: str) -> None:
     assert "Follows:" in text, f"{name}: say which document the map follows, at the top"
 
 
-@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_the_generic_sunspec_profile_discovers() -> None:
+    auto = REGISTRY["sunspec-auto"]
+    assert auto.sunspec_discover and auto.kind == "inverter"
+    assert [p.name for p in auto.points] == ["SunS"]  # nothing known before discovery
+
+
+@pytest.mark.parametrize("name", LAID_OUT)
 def test_counters_and_states(name: str) -> None:
     profile = REGISTRY[name]
     counters = {p.field: p.counter for p in profile.points if p.field and p.counter}
@@ -126,3 +134,89 @@ def test_a_sunspec_profile_needs_models_or_discovery(tmp_path: Path) -> None:
         load_profile(write(tmp_path, "sunspec: {models: [{id: 64999}]}\n"))
     stepped = load_profile(write(tmp_path, "sunspec: {models: [{id: 64999, length: 4}]}\n"))
     assert [b.length for b in stepped.sunspec_blocks] == [4]
+
+
+# -- load-time checks: what the decoder could only fail on at poll time is refused here -------
+def test_a_string_must_be_identification(tmp_path: Path) -> None:
+    path = write(tmp_path, "registers:\n"
+                           "  - {name: sn, address: 1, type: string, size: 4, field: p_ac_w}\n")
+    with pytest.raises(ConfigError, match=r"p.yaml:6: registers\[0\].*point sn: a string"):
+        load_profile(path)
+    ok = write(tmp_path, "registers:\n"
+                         "  - {name: sn, address: 1, type: string, size: 4, role: ident}\n")
+    assert load_profile(ok).by_name["sn"].role == "ident"
+
+
+@pytest.mark.parametrize("role", ["faults", "status"])
+def test_a_float_cannot_hold_codes(tmp_path: Path, role: str) -> None:
+    path = write(tmp_path, f"registers:\n  - {{name: st, address: 1, type: f32, role: {role}}}\n")
+    with pytest.raises(ConfigError, match=rf"p.yaml:6: .*point st: a float32 cannot be {role}|"
+                                          rf"p.yaml:6: .*point st: a float32 cannot be role"):
+        load_profile(path)
+
+
+def test_a_fault_bitfield_needs_an_alarm_id_for_every_bit(tmp_path: Path) -> None:
+    path = write(tmp_path, "registers:\n  - {name: alarm, address: 1, type: bitfield16, "
+                           "role: faults}\n")
+    with pytest.raises(ConfigError, match=r"p.yaml:6: .*point alarm: .*needs `codes:`"):
+        load_profile(path)
+    some = ", ".join(f"{b}: {5000 + b}" for b in range(14))
+    path = write(tmp_path, "registers:\n  - {name: alarm, address: 1, type: bitfield16, "
+                           f"role: faults, codes: {{{some}}}}}\n")
+    with pytest.raises(ConfigError, match=r"point alarm: .*bit\(s\) 14, 15 of the 16"):
+        load_profile(path)
+
+
+def test_sunspec_events_are_namespaced_and_catalogued() -> None:
+    """Evt1 bit b is alarm 1000 + b: never fault 0, never a Sungrow or Huawei code."""
+    catalog = load_alarm_catalog()
+    vendor = set(catalog.codes("sungrow-sg")) | set(catalog.codes("huawei-sun2000"))
+    for model_id in (101, 102, 103, 111, 112, 113):
+        model = sunspec_model(model_id)
+        assert model is not None
+        evt1 = next(p for p in model.points if p.name == "Evt1")
+        assert evt1.codes == {b: 1000 + b for b in range(32)}, model_id
+        assert not set(evt1.codes.values()) & vendor
+    for profile in ("sunspec-inverter", "sunspec-auto"):
+        for bit in range(16):
+            info = catalog.lookup(profile, 1000 + bit)
+            assert info.known and info.name_zh and info.action, (profile, bit)
+    assert catalog.lookup("sunspec-inverter", 1000).name == "Ground Fault"
+    same = [(a.name, a.name_zh, a.severity, a.action) for a in
+            (catalog.lookup("sunspec-inverter", c) for c in catalog.codes("sunspec-inverter"))]
+    twin = [(a.name, a.name_zh, a.severity, a.action) for a in
+            (catalog.lookup("sunspec-auto", c) for c in catalog.codes("sunspec-auto"))]
+    assert same == twin, "the two SunSpec catalogs must stay identical"
+
+
+def test_a_negative_scale_is_refused_invert_says_it(tmp_path: Path) -> None:
+    path = write(tmp_path, "registers:\n  - {name: p, address: 1, type: f32, scale: -0.1, "
+                           "field: p_ac_w}\n")
+    with pytest.raises(ConfigError, match=r"p.yaml:6: .*point p: .*invert: true"):
+        load_profile(path)
+    path = write(tmp_path, "registers:\n  - {name: p, address: 1, type: f32, scale: 0.1, "
+                           "invert: true, field: p_ac_w}\n")
+    point = load_profile(path).by_name["p"]
+    assert point.invert and point.scale == -0.1  # resolved once, for decoder and simulator
+
+
+def test_the_chint_meter_is_inverted_to_export_positive() -> None:
+    chint = REGISTRY["chint-dtsu666"]
+    assert chint.by_name["pt"].invert and chint.by_name["pt"].field == "p_w"
+    assert not any(p.invert for p in REGISTRY["sunspec-meter"].points)  # W is export already
+
+
+def test_bounds_must_be_ordered(tmp_path: Path) -> None:
+    path = write(tmp_path, "registers:\n  - {name: t, address: 1, type: s16, min: 90, max: -40,"
+                           " field: t_internal_c}\n")
+    with pytest.raises(ConfigError, match=r"point t: min 90 is above max -40"):
+        load_profile(path)
+
+
+def test_profile_max_hole_caps_the_collector_setting(tmp_path: Path) -> None:
+    huawei = REGISTRY["huawei-sun2000"]
+    assert (huawei.max_registers, huawei.max_hole) == (64, 16)
+    assert huawei.hole_limit(50) == 16 and huawei.hole_limit(8) == 8
+    assert REGISTRY["sungrow-sg"].hole_limit(50) == 50
+    with pytest.raises(ConfigError, match="max_hole"):
+        load_profile(write(tmp_path, "max_hole: 200\nregisters: []\n"))
