@@ -12,13 +12,27 @@ counter is checked against the last good one before it may be stored as good:
 
 A failed check makes the field ``invalid`` (value None), records an event and keeps the old
 reference, so one bad reading never becomes the baseline the next one is judged against.
+
+Two drops are not errors, and the guard tells them apart from a bad reading:
+
+- ``wrap``: an unsigned counter (SunSpec acc32) rolled over at 2**32 counts. When the decoder
+  says where the field wraps (``wrap_at``), the reference sits in the top 10% of that range and
+  the new value is small, the value continues from the reference (value + wrap_at) and stays
+  good; later readings carry the same offset, so the stored counter keeps rising.
+- ``rebase``: the counter really restarted (inverter swapped, firmware reset). After
+  ``rebase_after`` readings in a row below the reference that agree among themselves (never
+  falling, each rise possible at rated power, and rising overall, so a register stuck at 0 never
+  qualifies) the newest becomes the reference, and counting goes on from there.
+
+Rejections are logged once per change of kind (WARNING), then at DEBUG: a counter that stays
+reset must not write a warning every poll.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -28,7 +42,8 @@ from collector.reading import Quality, Reading
 log = logging.getLogger(__name__)
 
 CounterKind = Literal["lifetime", "daily"]
-EventKind = Literal["dip", "reset", "jump"]
+EventKind = Literal["dip", "reset", "jump", "wrap", "rebase"]
+REJECTED: frozenset[str] = frozenset({"dip", "reset", "jump"})  # the field becomes invalid
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +72,25 @@ class CounterLimits:
     # a daily counter that drops within this long after local midnight is the day's reset,
     # even if the device's clock is a little late and the drop comes after our first poll
     midnight_window_s: float = 3600.0
+    # consistent readings below the reference that make a new baseline (a genuine reset)
+    rebase_after: int = 3
+    wrap_zone: float = 0.1  # a reference in the top 10% of the range may wrap to the bottom 10%
 
 
 @dataclass(slots=True)
 class _Ref:
     value: float
     ts_ns: int  # when this value was first read: the allowance runs from here
+
+
+@dataclass(slots=True)
+class _State:
+    """What the guard remembers of one counter field."""
+
+    ref: _Ref
+    offset: float = 0.0  # added to raw values after a wrap (a multiple of wrap_at)
+    below: list[_Ref] = field(default_factory=list)  # a run of readings below ref: a restart?
+    logged: str | None = None  # the rejection kind last logged at WARNING
 
 
 class CounterGuard:
@@ -75,30 +103,39 @@ class CounterGuard:
         self.max_kw = max_kw
         self.tz = ZoneInfo(timezone)
         self.limits = limits or CounterLimits()
-        self._refs: dict[str, _Ref] = {}
+        self._state: dict[str, _State] = {}
 
     def reference(self, name: str) -> float | None:
-        ref = self._refs.get(name)
-        return None if ref is None else ref.value
+        st = self._state.get(name)
+        return None if st is None else st.ref.value
 
-    def check(self, reading: Reading) -> tuple[Reading, list[CounterEvent]]:
-        """The reading with implausible counters made invalid, and an event for each."""
+    def check(self, reading: Reading, wrap_at: Mapping[str, float] | None = None
+              ) -> tuple[Reading, list[CounterEvent]]:
+        """The reading with implausible counters made invalid, and an event for each.
+
+        ``wrap_at``: where each counter field rolls over, in its unit (``Decoded.wrap_at``).
+        Wrapped and re-based counters stay good (a wrapped one continues from its reference).
+        """
         events: list[CounterEvent] = []
+        changed: dict[str, float | None] = {}
         for name, kind in self.counters.items():
             value = reading.good(name)
             if value is None:
                 continue
-            event = self._judge(name, kind, value, reading.ts_ns)
+            wrap = (wrap_at or {}).get(name) if kind == "lifetime" else None
+            stored, event = self._judge(name, kind, value, reading.ts_ns, wrap)
             if event is not None:
                 events.append(event)
-        if not events:
+            if stored != value:
+                changed[name] = stored
+        if not changed:
             return reading, events
         fields = dict(reading.fields)
         quality = dict(reading.quality)
-        for e in events:
-            fields[e.field] = None  # never stored under the field's name as a good value
-            quality[e.field] = Quality.INVALID
-            log.warning("%s (not stored; the reference stays)", e)
+        for name, stored in changed.items():
+            fields[name] = stored  # None: never stored under the field's name as a good value
+            if stored is None:
+                quality[name] = Quality.INVALID
         return replace(reading, fields=fields, quality=quality), events
 
     # -- the rules ---------------------------------------------------------------------------
@@ -116,29 +153,84 @@ class CounterGuard:
         midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
         return int(midnight.timestamp()) * 10**9
 
-    def _judge(self, name: str, kind: CounterKind, value: float,
-               ts_ns: int) -> CounterEvent | None:
-        ref = self._refs.get(name)
-        if ref is None:  # nothing to judge the first reading by
-            self._refs[name] = _Ref(value, ts_ns)
-            return None
+    def _judge(self, name: str, kind: CounterKind, raw: float, ts_ns: int,
+               wrap: float | None) -> tuple[float | None, CounterEvent | None]:
+        """(the value to store, None if rejected; the event, if any)."""
+        st = self._state.get(name)
+        if st is None:  # nothing to judge the first reading by
+            self._state[name] = _State(_Ref(raw, ts_ns))
+            return raw, None
+        ref = st.ref
+        value = raw + st.offset
         eps = 1e-9 * max(abs(ref.value), 1.0)
         if value < ref.value - eps:
             if kind == "daily" and self._new_day(ref.ts_ns, ts_ns):
                 midnight = self._midnight_ns(ts_ns)
                 if value <= self._allowance_kwh(midnight, ts_ns):
-                    self._refs[name] = _Ref(value, ts_ns)
-                    return None
-                return self._event(name, "jump", value, ref, ts_ns)
-            small = value <= max(self.limits.step_kwh, 0.01 * ref.value)
-            return self._event(name, "reset" if small else "dip", value, ref, ts_ns)
+                    self._accept(st, _Ref(value, ts_ns))
+                    return value, None
+                return None, self._reject(name, st, "jump", value, ts_ns)
+            if wrap and self._wrapped(st, raw, wrap, ts_ns):
+                st.offset += wrap
+                self._accept(st, _Ref(raw + st.offset, ts_ns))
+                event = self._event(name, "wrap", raw + st.offset, ref, ts_ns)
+                log.info("%s (continues from the reference)", event)
+                return raw + st.offset, event
+            if self._restarted(st, _Ref(value, ts_ns)):
+                return raw, self._rebase(name, st, raw, ts_ns)
+            # judged on the device's own count: after a wrap the offset is not the device's
+            small = raw <= max(self.limits.step_kwh, 0.01 * (ref.value - st.offset))
+            return None, self._reject(name, st, "reset" if small else "dip", value, ts_ns)
         if value - ref.value > self._allowance_kwh(ref.ts_ns, ts_ns):
-            return self._event(name, "jump", value, ref, ts_ns)
-        if value > ref.value + eps:
-            self._refs[name] = _Ref(value, ts_ns)
+            return None, self._reject(name, st, "jump", value, ts_ns)
         # An unchanged value keeps the old timestamp, so a counter that stood still and then
         # catches up is allowed the energy of the whole time it stood.
-        return None
+        self._accept(st, _Ref(value, ts_ns) if value > ref.value + eps else ref)
+        return value, None
+
+    def _accept(self, st: _State, ref: _Ref) -> None:
+        st.ref = ref
+        st.below.clear()
+        if st.logged is not None:
+            log.info("%s: counter good again at %g", self.device, ref.value)
+        st.logged = None
+
+    def _wrapped(self, st: _State, raw: float, wrap: float, ts_ns: int) -> bool:
+        zone = self.limits.wrap_zone * wrap
+        raw_ref = st.ref.value - st.offset
+        return raw_ref >= wrap - zone and raw <= zone and \
+            raw + wrap - raw_ref <= self._allowance_kwh(st.ref.ts_ns, ts_ns)
+
+    def _restarted(self, st: _State, now: _Ref) -> bool:
+        """Whether ``now`` completes a run of readings that look like a counter restarted."""
+        run = st.below
+        if run:
+            last = run[-1]
+            rise = now.value - last.value
+            if rise < -1e-9 * max(abs(last.value), 1.0) or \
+                    rise > self._allowance_kwh(last.ts_ns, now.ts_ns):
+                run.clear()  # not consistent with the run: it starts again from this reading
+        run.append(now)
+        return len(run) >= self.limits.rebase_after and run[-1].value > run[0].value
+
+    def _rebase(self, name: str, st: _State, raw: float, ts_ns: int) -> CounterEvent:
+        event = self._event(name, "rebase", raw, st.ref, ts_ns)
+        log.warning("%s: the counter restarted (device swapped or reset); counting goes on "
+                    "from the new value", event)
+        st.offset = 0.0  # the new counter starts its own range
+        st.logged = None
+        self._accept(st, _Ref(raw, ts_ns))
+        return event
+
+    def _reject(self, name: str, st: _State, kind: EventKind, value: float,
+                ts_ns: int) -> CounterEvent:
+        event = self._event(name, kind, value, st.ref, ts_ns)
+        if st.logged != kind:  # once per change of state; every repeat at DEBUG
+            log.warning("%s (not stored; the reference stays)", event)
+            st.logged = kind
+        else:
+            log.debug("%s (not stored; repeated)", event)
+        return event
 
     def _new_day(self, ref_ns: int, ts_ns: int) -> bool:
         if self._local(ref_ns).date() != self._local(ts_ns).date():

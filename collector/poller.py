@@ -72,6 +72,7 @@ class DevicePoller:
         self.night = night  # None: never sleeps (meters, night_mode: false)
         self.state = DeviceState()
         self.events: deque[CounterEvent] = deque(maxlen=1000)
+        self._wrap_at: dict[str, float] = {}  # of the last decode: where counters roll over
 
     async def poll_once(self, due_wall: float | None = None) -> Reading:
         st = self.state
@@ -83,6 +84,7 @@ class DevicePoller:
             blocks = [await conn.read(self.device.unit_id, r) for r in self.decoder.reads]
         ts = self.clock.now_ns()
         d = self.decoder.decode(blocks)
+        self._wrap_at = d.wrap_at
         return Reading(
             kind=self.decoder.profile.kind, plant=self.plant.id, device=self.device.id,
             ts_ns=ts, fields=d.fields, quality=d.quality, status=d.status, faults=d.faults,
@@ -153,7 +155,7 @@ class DevicePoller:
         st.last_error = None
         st.last_good_ns = reading.ts_ns
         if self.guard is not None:
-            reading, events = self.guard.check(reading)
+            reading, events = self.guard.check(reading, self._wrap_at)
             st.counter_events += len(events)
             self.events.extend(events)
         if self.on_poll:

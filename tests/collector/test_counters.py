@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from collector.counters import CounterGuard
+from collector.decode import DeviceDecoder
 from collector.reading import Quality, Reading
+from config.profiles import load_registry
+from simulator.image import RegisterImage
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2020, 6, 21, 12, 0, tzinfo=SHANGHAI)
@@ -133,3 +139,105 @@ def test_missing_and_not_implemented_values_are_not_judged() -> None:
     r, events = g.check(sentinel)
     assert not events and r.quality_of("e_total_kwh") is Quality.NOT_IMPLEMENTED
     assert g.reference("e_total_kwh") == 1000.0
+
+
+# -- a genuine restart (inverter swapped, firmware reset) -------------------------------------
+def test_a_genuine_reset_becomes_the_new_baseline(caplog: pytest.LogCaptureFixture) -> None:
+    """50,000 kWh, then the device starts again from 0: the first readings below the reference
+    are invalid; once three agree (never falling, rising overall, possible at rated power) the
+    newest is the new baseline and every later reading is good again."""
+    g = guard(max_kw=100.0)
+    g.check(at(T0, e_total_kwh=50_000.0))
+    caplog.set_level(logging.DEBUG, logger="collector.counters")
+    after = [0.0, 0.5, 1.0, 1.6, 2.1, 2.9]  # kWh, one reading a minute
+    kinds, stored = [], []
+    for minute, kwh in enumerate(after, start=1):
+        r, events = g.check(at(T0 + timedelta(minutes=minute), e_total_kwh=kwh))
+        kinds.append([e.kind for e in events])
+        stored.append(r.good("e_total_kwh"))
+    assert kinds == [["reset"], ["reset"], ["rebase"], [], [], []]
+    assert stored == [None, None, 1.0, 1.6, 2.1, 2.9]
+    assert g.reference("e_total_kwh") == 2.9
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    # one warning for the reset, one for the rebase; the repeat went to DEBUG
+    assert len(warnings) == 2, [r.getMessage() for r in warnings]
+    assert "restarted" in warnings[1].getMessage()
+
+
+def test_a_counter_stuck_at_zero_never_rebases() -> None:
+    """Zeros agree among themselves but never rise: a register that reads 0 is no new counter."""
+    g = guard()
+    g.check(at(T0, e_total_kwh=50_000.0))
+    for minute in range(1, 10):
+        r, events = g.check(at(T0 + timedelta(minutes=minute), e_total_kwh=0.0))
+        assert [e.kind for e in events] == ["reset"] and r.good("e_total_kwh") is None
+    assert g.reference("e_total_kwh") == 50_000.0
+
+
+def test_scattered_low_readings_do_not_rebase() -> None:
+    """Garbage below the reference that does not count like a meter (falls, or leaps more than
+    rated power allows) keeps being rejected."""
+    g = guard(max_kw=100.0)
+    g.check(at(T0, e_total_kwh=50_000.0))
+    for minute, kwh in enumerate([10.0, 5.0, 12.0, 3_000.0, 7.0, 40.0], start=1):
+        r, events = g.check(at(T0 + timedelta(minutes=minute), e_total_kwh=kwh))
+        assert events and events[0].kind in ("reset", "dip") and r.good("e_total_kwh") is None
+
+
+def test_repeated_rejections_warn_once_per_state(caplog: pytest.LogCaptureFixture) -> None:
+    g = guard()
+    g.check(at(T0, e_total_kwh=1000.0))
+    caplog.set_level(logging.DEBUG, logger="collector.counters")
+    for minute in range(1, 30):
+        g.check(at(T0 + timedelta(minutes=minute), e_total_kwh=990.0))  # the same dip
+    levels = [r.levelno for r in caplog.records]
+    assert levels.count(logging.WARNING) == 1 and levels.count(logging.DEBUG) == 28
+    g.check(at(T0 + timedelta(minutes=30), e_total_kwh=1001.0))  # good again
+    g.check(at(T0 + timedelta(minutes=31), e_total_kwh=990.0))  # a new dip: a new warning
+    assert [r.levelno for r in caplog.records].count(logging.WARNING) == 2
+
+
+# -- an acc32 that rolls over: decoder + guard --------------------------------------------------
+def test_an_acc32_wrap_continues_the_counter() -> None:
+    """A 20 MW plant's SunSpec meter counts Wh in an acc32 with TotWh_SF 0: it wraps at
+    2**32 Wh (4,294,967.296 kWh), about every nine days at full power. The guard must continue
+    the count (a `wrap` event), not call it a reset."""
+    profile = load_registry()["sunspec-meter"]
+    decoder = DeviceDecoder(profile)
+    image = RegisterImage(profile)
+    image.set_field("e_import_kwh", 10.0)
+    g = CounterGuard("meter", {"e_export_kwh": "lifetime"}, max_kw=20_000.0)
+    wrap_kwh = 2**32 / 1000.0
+
+    def poll(minute: int, raw_wh: int) -> tuple[Reading, list[str], float]:
+        image.set_raw("203.TotWhExp", raw_wh)
+        blocks = [image.read(r.table, r.address, r.count) or [] for r in decoder.reads]
+        d = decoder.decode(blocks)
+        reading = Reading(kind="meter", plant="p", device="meter",
+                          ts_ns=int((T0 + timedelta(minutes=minute)).timestamp()) * 10**9,
+                          fields=d.fields, quality=d.quality)
+        checked, events = g.check(reading, d.wrap_at)
+        return checked, [e.kind for e in events], d.wrap_at["e_export_kwh"]
+
+    top = 2**32 - 200_000  # 200 kWh before the wrap
+    r, kinds, wrap_at = poll(0, top)
+    assert wrap_at == pytest.approx(wrap_kwh) and not kinds
+    r, kinds, _ = poll(1, 100_000)  # 300 kWh in a minute at 20 MW: possible, across the wrap
+    assert kinds == ["wrap"]
+    assert r.good("e_export_kwh") == pytest.approx(wrap_kwh + 100.0)
+    r, kinds, _ = poll(2, 300_000)  # later readings carry the offset: the count keeps rising
+    assert not kinds and r.good("e_export_kwh") == pytest.approx(wrap_kwh + 300.0)
+    # a small value far from the top is a reset, as before, not a wrap
+    r, kinds, _ = poll(3, 1)
+    assert kinds == ["reset"] and r.good("e_export_kwh") is None
+
+
+def test_the_wrap_follows_the_scale_factor_in_effect() -> None:
+    profile = load_registry()["sunspec-meter"]
+    decoder = DeviceDecoder(profile)
+    image = RegisterImage(profile)
+    image.set_raw("203.TotWhExp", 5)
+    image.set_raw("203.TotWh_SF", 2)  # hundreds of Wh per count
+    d = decoder.decode([image.read(r.table, r.address, r.count) or [] for r in decoder.reads])
+    assert d.wrap_at["e_export_kwh"] == pytest.approx(2**32 * 100 / 1000.0)
+    assert "p_w" not in d.wrap_at  # only counters wrap
