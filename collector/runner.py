@@ -1,20 +1,33 @@
-"""The collector: one poller per device, shared endpoints per host:port, one sink."""
+"""The collector: one poller per device, shared endpoints per host:port, one sink.
+
+A device whose profile says ``sunspec: {discover: true}`` has no register layout until its
+SunSpec model chain has been read from it. That happens on its first poll, not at start-up,
+so a device that is off does not hold the others up: until discovery succeeds its polls fail
+with a SourceError and back off like any unreachable device's.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from collector.clock import SimClock
 from collector.counters import CounterGuard
 from collector.decode import DeviceDecoder
+from collector.errors import DeviceException, SourceError
 from collector.modbus import EndpointOptions, ModbusEndpoint
+from collector.plan import Read
 from collector.poller import Deliver, DevicePoller, NightMode, PollHook
+from collector.reading import Reading
+from collector.sunspec_discovery import DiscoveryError, resolve_discovered
 from config.profiles import Profile, ProfileRegistry, load_registry
 from config.schema import CollectorSettings, Config, Device, Plant
 
 METER_HEADROOM = 1.2  # a grid meter sees at most the plant's AC capacity, plus margin
+# Modbus exceptions that mean "no such register here": discovery tries the next base
+NOT_HERE = {1, 2, 3}
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +57,15 @@ class Collector:
             key = (dev.host, dev.port)
             if key not in self.endpoints:
                 self.endpoints[key] = ModbusEndpoint(dev.host, dev.port, cs.timeout_s)
-            self.pollers.append(DevicePoller(
-                plant, dev, decoders[dev.profile], self.endpoints[key], self.clock, deliver,
-                max_backoff_s=cs.max_backoff_s, jitter_s=cs.jitter_s, on_poll=on_poll,
-                guard=counter_guard(plant, dev, profile, registry),
-                night=night_mode(plant, dev, profile, cs),
-            ))
+            options = dict(max_backoff_s=cs.max_backoff_s, jitter_s=cs.jitter_s,
+                           on_poll=on_poll, guard=counter_guard(plant, dev, profile, registry),
+                           night=night_mode(plant, dev, profile, cs))
+            args = (plant, dev, decoders[dev.profile], self.endpoints[key], self.clock, deliver)
+            if profile.sunspec_discover:
+                self.pollers.append(DiscoveringPoller(*args, registry=registry,
+                                                      max_hole=cs.max_hole, **options))
+            else:
+                self.pollers.append(DevicePoller(*args, **options))
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -75,6 +91,48 @@ class Collector:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+class DiscoveringPoller(DevicePoller):
+    """A poller whose device's SunSpec layout is read from the device on its first poll.
+
+    Each device is resolved on its own (two "sunspec-auto" inverters may carry different
+    models or MPPT counts), once; a failed discovery is a failed poll, retried with backoff.
+    """
+
+    def __init__(self, *args: Any, registry: ProfileRegistry, max_hole: int,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._registry = registry
+        self._max_hole = max_hole
+        self.resolved: Profile | None = None  # the template until the device has been read
+
+    async def poll_once(self, due_wall: float | None = None) -> Reading:
+        if self.resolved is None:
+            await self._discover()
+        return await super().poll_once(due_wall)
+
+    async def _discover(self) -> None:
+        dev = self.device
+        low = self.state.consecutive_failures > 0
+        async with self.endpoint.cycle(dev.id, low_priority=low) as conn:
+            async def read(address: int, count: int) -> list[int] | None:
+                try:
+                    return await conn.read(dev.unit_id, Read("holding", address, count))
+                except DeviceException as e:
+                    if e.code in NOT_HERE:
+                        return None
+                    raise
+            try:
+                profile = await resolve_discovered(self.decoder.profile, read)
+            except DiscoveryError as e:
+                raise SourceError(dev.id, f"SunSpec discovery failed: {e}") from e
+        self.decoder = DeviceDecoder(profile, self._max_hole)
+        self.guard = counter_guard(self.plant, dev, profile, self._registry)
+        self.resolved = profile
+        log.info("%s: SunSpec models %s at %d (%d reads per poll)", dev.id,
+                 ", ".join(str(b.model_id) for b in profile.sunspec_blocks),
+                 profile.sunspec_base, len(self.decoder.reads))
 
 
 def rated_kw(plant: Plant, device: Device, profile: Profile, registry: ProfileRegistry) -> float:

@@ -4,6 +4,11 @@ A unit is identified, in this order, by the SunSpec marker and model chain, then
 ``identify:`` rule of each vendor profile (the Huawei model string at 30000, the Sungrow device
 type code at document address 5000, a DTSU666's frequency register). The rules are data in the
 profiles, so a new profile is recognised without touching this file.
+
+A timeout on one probe means only "not that profile": a SUN2000 behind some dongles stays
+silent on 40000 instead of answering exception 2. A unit is absent when the gateway says so
+(exception 10/11) or when every probe timed out; scanning many empty unit ids therefore costs
+one timeout per probe each (narrow ``--units`` on a slow gateway).
 """
 
 from __future__ import annotations
@@ -26,7 +31,11 @@ ReadRegisters = Callable[[str, int, int], Awaitable[list[int] | None]]
 
 
 class UnitAbsent(Exception):
-    """Nothing answers for this unit id (timeout, or the gateway says there is no such unit)."""
+    """Nothing answers for this unit id (every probe timed out, or the gateway says so)."""
+
+
+class ProbeTimeout(Exception):
+    """One probe got no answer: that profile's register is not served, or the unit is absent."""
 
 
 @dataclass
@@ -62,8 +71,26 @@ def endpoint_reader(endpoint: ModbusEndpoint, unit: int) -> ReadRegisters:
                 raise UnitAbsent(str(e)) from e
             return None  # illegal address / function: the unit is there, the register is not
         except DeviceTimeout as e:
-            raise UnitAbsent(str(e)) from e
+            raise ProbeTimeout(str(e)) from e
     return read
+
+
+class _Probes:
+    """Wraps a reader: a timed-out probe reads as "not here", and the outcome is counted."""
+
+    def __init__(self, read: ReadRegisters) -> None:
+        self._read = read
+        self.answered = 0
+        self.timeouts: list[str] = []
+
+    async def __call__(self, table: str, address: int, count: int) -> list[int] | None:
+        try:
+            words = await self._read(table, address, count)
+        except ProbeTimeout as e:
+            self.timeouts.append(str(e))
+            return None
+        self.answered += 1  # words, or an exception response: either way the unit is there
+        return words
 
 
 def _value(rule: Identify, words: list[int]) -> int | float | str:
@@ -114,8 +141,15 @@ def _rules(registry: ProfileRegistry) -> list[Profile]:
 
 
 async def identify(read: ReadRegisters, unit: int, registry: ProfileRegistry) -> ScanResult:
-    """Raises UnitAbsent when nothing answers for ``unit``."""
+    """Raises UnitAbsent when nothing answers for ``unit``: every probe timed out."""
+    probes = _Probes(read)
+    result = await _identify(probes, unit, registry)
+    if not probes.answered:
+        raise UnitAbsent(probes.timeouts[-1] if probes.timeouts else f"unit {unit}: no answer")
+    return result
 
+
+async def _identify(read: ReadRegisters, unit: int, registry: ProfileRegistry) -> ScanResult:
     async def holding(address: int, count: int) -> list[int] | None:
         return await read("holding", address, count)
 

@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from pymodbus.constants import ExcCodes
+from pymodbus.exceptions import NoSuchIdException
 from typer.testing import CliRunner
 
 from collector.scan import ScanResult, matches, parse_units
@@ -14,7 +16,7 @@ from pvrelief.cli import app
 from pvrelief.cmd_devices import parse_target, run_scan
 from pvrelief.services import free_port
 from simulator.devices import SimDevice, SimInverter, SimMeter
-from simulator.modbus_server import SimServer
+from simulator.modbus_server import ImageContext, SimServer
 
 REGISTRY = load_registry()
 DEAD_UNIT = 40
@@ -22,7 +24,11 @@ DEAD_UNIT = 40
 
 def simulated(registry: ProfileRegistry) -> dict[int, SimDevice]:
     units: dict[int, SimDevice] = {}
-    for unit, name in enumerate(sorted(registry), start=1):
+    # a profile that discovers its layout (sunspec-auto) has none to serve: the devices it
+    # reads are served under their own profile (sunspec-inverter)
+    laid_out = [n for n in sorted(registry)
+                if not (registry[n].sunspec_discover and not registry[n].sunspec_blocks)]
+    for unit, name in enumerate(laid_out, start=1):
         profile = registry[name]
         if profile.kind == "inverter":
             inv = SimInverter(id=f"inv-{unit}", plant="p", unit_id=unit, profile=profile)
@@ -107,6 +113,7 @@ def test_plan_command_shows_each_read(tmp_path: Path) -> None:
         "        devices:\n"
         "          - {id: inv-1, profile: sungrow-sg, unit_id: 1}\n"
         "          - {id: meter, profile: chint-dtsu666, unit_id: 2}\n"
+        "          - {id: hw, profile: huawei-sun2000, unit_id: 3}\n"
     )
     result = CliRunner().invoke(app, ["plan", "inv-1", "--config", str(config)])
     assert result.exit_code == 0, result.output
@@ -116,5 +123,52 @@ def test_plan_command_shows_each_read(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["plan", "meter", "--config", str(config)])
     assert result.exit_code == 0, result.output
     assert "2 reads per poll" in result.output
+    assert "at most 125 registers, gaps of at most 50" in result.output
+    result = CliRunner().invoke(app, ["plan", "hw", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "at most 64 registers, gaps of at most 16" in result.output  # the profile's caps
     result = CliRunner().invoke(app, ["plan", "nope", "--config", str(config)])
     assert result.exit_code == 2
+
+
+class SilentOn(ImageContext):
+    """A real pymodbus server whose units never answer reads touching some registers, as a
+    SUN2000 behind some SDongles stays silent on 40000 instead of answering exception 2.
+    The simulator's own switches silence a whole unit only, hence this subclass."""
+
+    def __init__(self, units: dict[int, SimDevice], silent: range) -> None:
+        super().__init__(units)
+        self.silent = silent
+
+    async def async_getValues(self, device_id: int, func_code: int, address: int,
+                              count: int = 1) -> list[int] | list[bool] | ExcCodes:
+        if address < self.silent.stop and self.silent.start < address + count:
+            raise NoSuchIdException("silent here")  # pymodbus then sends nothing back
+        return await super().async_getValues(device_id, func_code, address, count)
+
+
+async def test_a_timeout_on_the_sunspec_probe_is_not_an_absent_unit() -> None:
+    """Before the fix, a timeout at 40000 ended the scan of the unit: the Huawei rule was
+    never tried and the inverter was reported absent."""
+    profile = REGISTRY["huawei-sun2000"]
+    inv = SimInverter(id="hw-7", plant="p", unit_id=7, profile=profile)
+    inv.advance(60.0, 52_000.0, 15.0, 40.0, 54_000.0)
+    server = SimServer("127.0.0.1", free_port(), {7: inv})
+    server.context = SilentOn({7: inv}, range(40000, 40002))
+    await server.start()
+    try:
+        results = await run_scan("127.0.0.1", server.port, [7], 0.3, REGISTRY)
+    finally:
+        await server.stop()
+    assert [(r.unit, r.profile) for r in results] == [(7, "huawei-sun2000")]
+    assert results[0].serial == "HW-7"
+
+
+async def test_a_unit_is_absent_only_when_every_probe_times_out(gateway) -> None:  # type: ignore[no-untyped-def]
+    port, server, _ = gateway
+    asked = server.context.function_codes.copy()
+    assert await run_scan("127.0.0.1", port, [DEAD_UNIT], 0.2, REGISTRY) == []
+    probes = sum((server.context.function_codes - asked).values())
+    # 3 SunSpec bases + one probe per identify rule: all asked, all unanswered
+    rules = sum(1 for p in REGISTRY.values() if p.identify)
+    assert probes == 3 + rules, probes
