@@ -12,13 +12,27 @@ from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from config.influx import InfluxSettings
 from config.mqtt import MqttSettings
 
 Id = str  # lowercase letters, digits, '-' and '_': safe as an InfluxDB tag and a file name
 ID_PATTERN = r"^[a-z0-9][a-z0-9_\-]*$"
+MAX_UNIT_ID = 247
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 502
+# Validation context key: the loader checks ids and addresses across entries itself, on the raw
+# YAML, so each problem names its own line; the model then skips its own (line-less) checks.
+CROSS_CHECKED = "cross_checked"
 
 
 class Strict(BaseModel):
@@ -30,12 +44,22 @@ class DeviceSpec(Strict):
 
     id: Id = Field(pattern=ID_PATTERN)
     protocol: Literal["modbus-tcp"] = "modbus-tcp"
-    unit_id: int = Field(1, ge=0, le=247)
+    unit_id: int = Field(1, ge=0, le=MAX_UNIT_ID)
     profile: str = Field(min_length=1, description="a profile name from config/profiles")
     poll_interval_s: float = Field(60.0, gt=0, le=86_400)
     rated_kw_ac: float | None = Field(None, gt=0, description="default: plant AC / inverters")
-    repeat: int = Field(1, ge=1, le=247, description="expand into N devices id-01.. unit_id+i")
+    repeat: int = Field(1, ge=1, le=MAX_UNIT_ID,
+                        description="expand into N devices id-01.. unit_id+i")
     night_mode: bool = Field(True, description="an inverter silent after sunset is sleeping")
+
+    @model_validator(mode="after")
+    def _repeat_stays_in_range(self) -> DeviceSpec:
+        # checked here, on the entry, because the expanded copies are never validated again
+        last = self.unit_id + self.repeat - 1
+        if self.repeat > 1 and last > MAX_UNIT_ID:
+            raise ValueError(f"repeat {self.repeat} from unit {self.unit_id} passes "
+                             f"{MAX_UNIT_ID} (its last unit would be {last})")
+        return self
 
 
 class GatewayDevice(DeviceSpec):
@@ -48,8 +72,8 @@ class GatewayDevice(DeviceSpec):
 
 
 class Device(DeviceSpec):
-    host: str = "127.0.0.1"
-    port: int = Field(502, ge=1, le=65535)
+    host: str = DEFAULT_HOST
+    port: int = Field(DEFAULT_PORT, ge=1, le=65535)
     # set when the device was listed under a gateway; not a key a user writes
     _gateway: str | None = PrivateAttr(None)
 
@@ -66,8 +90,8 @@ class Gateway(Strict):
     """
 
     id: Id = Field(pattern=ID_PATTERN)
-    host: str = "127.0.0.1"
-    port: int = Field(502, ge=1, le=65535)
+    host: str = DEFAULT_HOST
+    port: int = Field(DEFAULT_PORT, ge=1, le=65535)
     timeout_s: float | None = Field(None, gt=0, le=60, description="default: collector.timeout_s")
     pause_after_connect_s: float = Field(0.0, ge=0, le=60)
     pause_between_requests_s: float = Field(0.0, ge=0, le=10)
@@ -83,6 +107,14 @@ class Gateway(Strict):
         return out
 
 
+def repeat_ids(device_id: str, unit_id: int, repeat: int) -> list[tuple[str, int]]:
+    """The (id, unit id) pairs ``repeat: N`` expands into: id-01.., consecutive unit ids."""
+    if repeat == 1:
+        return [(device_id, unit_id)]
+    width = max(2, len(str(repeat)))
+    return [(f"{device_id}-{i + 1:0{width}d}", unit_id + i) for i in range(repeat)]
+
+
 def _expand(devices: Sequence[DeviceSpec]) -> list[DeviceSpec]:
     """``repeat: N`` -> N devices id-01.., with consecutive unit ids."""
     expanded: list[DeviceSpec] = []
@@ -90,10 +122,8 @@ def _expand(devices: Sequence[DeviceSpec]) -> list[DeviceSpec]:
         if d.repeat == 1:
             expanded.append(d)
             continue
-        width = max(2, len(str(d.repeat)))
-        for i in range(d.repeat):
-            expanded.append(d.model_copy(update={
-                "id": f"{d.id}-{i + 1:0{width}d}", "unit_id": d.unit_id + i, "repeat": 1}))
+        for dev_id, unit in repeat_ids(d.id, d.unit_id, d.repeat):
+            expanded.append(d.model_copy(update={"id": dev_id, "unit_id": unit, "repeat": 1}))
     return expanded
 
 
@@ -259,51 +289,67 @@ class Config(Strict):
         return [(p, g) for p in self.plants() for g in p.gateways]
 
     @model_validator(mode="after")
-    def _tag_villages_and_check_ids(self) -> Config:
+    def _tag_villages_and_check_ids(self, info: ValidationInfo) -> Config:
         for c in self.counties:
             for t in c.townships:
                 for v in t.villages:
                     for p in v.plants:
                         p.village = v.id
+        if not (info.context or {}).get(CROSS_CHECKED):
+            problems = self.cross_problems()
+            if problems:
+                raise ValueError("; ".join(problems))
+        return self
+
+    def cross_problems(self) -> list[str]:
+        """Problems that span entries (ids, addresses, gateways, fault targets), every one.
+
+        A safety net for configs built in Python: ``config.loader`` runs the same checks on
+        the YAML, where each message can name the offending entry's line.
+        """
+        problems: list[str] = []
         seen_plants: set[str] = set()
         seen_devices: set[str] = set()
         seen_addr: dict[tuple[str, int, int], str] = {}
         for p in self.plants():
             if p.id in seen_plants:
-                raise ValueError(f"plant id {p.id!r} is used twice")
+                problems.append(f"plant id {p.id!r} is used twice")
             seen_plants.add(p.id)
             for d in p.all_devices():
                 where = f" (plant {p.id}" + (f", gateway {d.gateway})" if d.gateway else ")")
                 if d.id in seen_devices:
-                    raise ValueError(f"device id {d.id!r} is used twice{where}")
+                    problems.append(f"device id {d.id!r} is used twice{where}")
                 seen_devices.add(d.id)
                 addr = (d.host, d.port, d.unit_id)
                 if addr in seen_addr:
-                    raise ValueError(
+                    problems.append(
                         f"device {d.id!r}{where} has the same host:port/unit "
-                        f"{d.host}:{d.port}/{d.unit_id} as {seen_addr[addr]!r}"
-                    )
-                seen_addr[addr] = d.id
-        self._check_gateways()
+                        f"{d.host}:{d.port}/{d.unit_id} as {seen_addr[addr]!r}")
+                else:
+                    seen_addr[addr] = d.id
+        problems += self._gateway_problems()
         for i, f in enumerate(self.simulator.faults):
             if f.device not in seen_devices:
-                raise ValueError(f"simulator.faults[{i}]: no device {f.device!r}")
-        return self
+                problems.append(f"simulator.faults[{i}]: no device {f.device!r}")
+        return problems
 
-    def _check_gateways(self) -> None:
+    def _gateway_problems(self) -> list[str]:
         """One gateway per host:port, and no device beside it there: its options would differ."""
+        problems: list[str] = []
         at: dict[tuple[str, int], str] = {}
         ids: set[str] = set()
         for p, g in self.gateways():
             if g.id in ids:
-                raise ValueError(f"gateway id {g.id!r} is used twice (plant {p.id})")
+                problems.append(f"gateway id {g.id!r} is used twice (plant {p.id})")
             ids.add(g.id)
             if (g.host, g.port) in at:
-                raise ValueError(f"gateway {g.id!r} (plant {p.id}) has the same host:port "
-                                 f"{g.host}:{g.port} as gateway {at[(g.host, g.port)]!r}")
-            at[(g.host, g.port)] = g.id
+                problems.append(f"gateway {g.id!r} (plant {p.id}) has the same host:port "
+                                f"{g.host}:{g.port} as gateway {at[(g.host, g.port)]!r}")
+            else:
+                at[(g.host, g.port)] = g.id
         for p, d in self.devices():
             gw = at.get((d.host, d.port))
-            if gw is not None and d.gateway != gw:
-                raise ValueError(f"device {d.id!r} (plant {p.id}) is at {d.host}:{d.port}, the "
-                                 f"address of gateway {gw!r}: list it under that gateway")
+            if gw is not None and d.gateway is None:  # under another gateway: said above
+                problems.append(f"device {d.id!r} (plant {p.id}) is at {d.host}:{d.port}, the "
+                                f"address of gateway {gw!r}: list it under that gateway")
+        return problems

@@ -1,11 +1,17 @@
-"""Secrets that may come from the environment or a file, and are never printed."""
+"""Secrets that may come from the environment or a file, and are never printed.
+
+A relative ``file:`` is taken relative to the config file's folder (the loader passes it as
+validation context, ``CONFIG_DIR``), not to the working directory: under systemd that is ``/``.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationInfo, model_validator
+
+CONFIG_DIR = "config_dir"  # validation context key: the folder relative files are in
 
 
 class Secret(BaseModel):
@@ -18,12 +24,15 @@ class Secret(BaseModel):
     file: Path | None = None
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> Secret:
+    def _exactly_one(self, info: ValidationInfo) -> Secret:
         given = [k for k in ("value", "env", "file") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError("give exactly one of value, env or file")
         if self.env is not None and self.env not in os.environ:
             raise ValueError(f"environment variable {self.env} is not set")
+        base = (info.context or {}).get(CONFIG_DIR)
+        if self.file is not None and base is not None and not self.file.is_absolute():
+            self.file = Path(base) / self.file
         if self.file is not None and not self.file.is_file():
             raise ValueError(f"secret file {self.file} does not exist")
         return self

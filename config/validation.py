@@ -16,7 +16,7 @@ def dotted(loc: Loc) -> str:
     return out
 
 
-def _owner(data: Any, loc: Loc) -> str:
+def owner(data: Any, loc: Loc) -> str:
     """The innermost plant or device that ``loc`` lies in, as 'plant x, device y'."""
     names: list[str] = []
     node = data
@@ -43,8 +43,8 @@ def format_errors(
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         line = line_of(lines, loc)
         where = f"{source}:{line}" if line else source
-        owner = _owner(data, loc) if data is not None else ""
+        who = owner(data, loc) if data is not None else ""
         field = dotted(loc) or "(top level)"
         msg = err["msg"].removeprefix("Value error, ")
-        problems.append(f"{where}: {field}{f' ({owner})' if owner else ''}: {msg}")
+        problems.append(f"{where}: {field}{f' ({who})' if who else ''}: {msg}")
     return problems

@@ -129,3 +129,51 @@ def test_secrets_come_from_env_and_are_never_printed(tmp_path: Path,
     assert "s3cret" not in repr(cfg) and "s3cret" not in str(cfg.model_dump())
     [msg] = problems(tmp_path, GOOD + "influxdb:\n  token: {env: PVRELIEF_NOT_SET_ANYWHERE}\n")
     assert "PVRELIEF_NOT_SET_ANYWHERE is not set" in msg and ":25: " in msg
+
+
+def test_repeat_past_unit_247_names_the_device_and_its_line(tmp_path: Path) -> None:
+    [msg] = problems(tmp_path, GOOD.replace("unit_id: 1, repeat: 3", "unit_id: 240, repeat: 20"))
+    assert msg.startswith(f"{tmp_path / 'pvrelief.yaml'}:12: ")
+    assert "devices[0] (county 'c1', plant 'central', device 'inv')" in msg
+    assert "repeat 20 from unit 240 passes 247" in msg
+
+
+def test_problems_across_entries_name_both_lines_and_all_are_reported(tmp_path: Path) -> None:
+    text = (GOOD.replace("{id: meter, profile: sunspec-meter, port: 1503}",
+                         "{id: inv-02, profile: sunspec-meter, port: 1502, unit_id: 3}")
+            .replace("              - id: vp\n", "              - id: central\n")
+            .replace("latitude: 36.2\n", "latitude: 136.2\n")
+            + "simulator:\n  faults:\n    - {device: nope, kind: no_answer}\n")
+    found = problems(tmp_path, text)
+    assert len(found) == 5, found
+    dup_addr, dup_id = sorted(p for p in found if ":13: " in p)  # devices[1] < devices[1].id
+    assert "devices[1].id (county 'c1', plant 'central', device 'inv-02')" in dup_id
+    assert "device id 'inv-02' is used twice (first at line 12)" in dup_id
+    assert "device 'inv-02' has the same host:port/unit 127.0.0.1:1502/3 as 'inv-03' " \
+           "(first at line 12)" in dup_addr
+    [plant] = [p for p in found if ":19: " in p]
+    assert "plant id 'central' is used twice (first at line 5)" in plant
+    [lat] = [p for p in found if ":22: " in p]
+    assert "latitude" in lat
+    [fault] = [p for p in found if ":26: " in p]
+    assert "simulator.faults[0].device: no device 'nope'" in fault
+
+
+def test_secret_file_is_relative_to_the_config_file(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    conf = tmp_path / "etc"
+    conf.mkdir()
+    (conf / "influx.token").write_text("file-s3cret\n")
+    elsewhere = tmp_path / "run"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # as under systemd: the working directory is not the config's
+    path = conf / "pvrelief.yaml"
+    path.write_text(GOOD + "influxdb:\n  token: {file: influx.token}\n")
+    cfg = load_config(path)
+    assert cfg.influxdb.token is not None
+    assert cfg.influxdb.token.reveal() == "file-s3cret"
+    path.write_text(GOOD + "influxdb:\n  token: {file: missing.token}\n")
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    [msg] = e.value.problems
+    assert f"secret file {conf / 'missing.token'} does not exist" in msg and ":25: " in msg

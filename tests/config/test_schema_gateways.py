@@ -116,3 +116,60 @@ def test_faults_are_validated(tmp_path: Path) -> None:
              "    - {device: inv-02, kind: no_answer, from: 2020-06-21 12:00}\n")
     (problem,) = problems(tmp_path, extra=naive)
     assert "UTC offset" in problem
+
+
+def test_two_gateways_on_one_address_and_clashing_ids_name_their_lines(tmp_path: Path) -> None:
+    second = """\
+          - id: logger-2
+            host: 10.0.0.5
+            port: 502
+            devices:
+              - {id: sun, profile: sunspec-inverter, unit_id: 30}
+          - id: logger-1
+            port: 1700
+            devices:
+              - {id: meter, profile: sunspec-meter, unit_id: 1}
+"""
+    path = tmp_path / "pvrelief.yaml"
+    path.write_text(PLANT.replace("{devices}", GOOD_DEVICES.rstrip("\n")) + second)
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    found = e.value.problems
+    assert len(found) == 4, found
+    gw_addr, dup_sun, dup_gw, dup_meter = found  # sorted by line
+    assert ":20: " in gw_addr and "plants[0].gateways[1] (" in gw_addr
+    assert "gateway 'logger-2' has the same host:port 10.0.0.5:502 as gateway 'logger-1' " \
+           "(line 12)" in gw_addr
+    assert ":24: " in dup_sun and "device id 'sun' is used twice (first at line 19)" in dup_sun
+    assert ":25: " in dup_gw and "gateway id 'logger-1' is used twice (first at line 12)" \
+        in dup_gw
+    assert ":28: " in dup_meter and "device id 'meter' is used twice (first at line 10)" \
+        in dup_meter
+
+
+def test_device_beside_a_gateway_names_both_lines(tmp_path: Path) -> None:
+    path = tmp_path / "pvrelief.yaml"
+    path.write_text(PLANT.replace("port: 1600", "host: 10.0.0.5, port: 502, unit_id: 99")
+                    .replace("{devices}", GOOD_DEVICES.rstrip("\n")))
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    [msg] = e.value.problems
+    assert ":10: " in msg and "plants[0].devices[0] (" in msg and "device 'meter'" in msg
+    assert "the address of gateway 'logger-1' (line 12): list it under that gateway" in msg
+
+
+def test_a_fault_for_an_unknown_device_names_its_line(tmp_path: Path) -> None:
+    extra = ("simulator:\n  faults:\n    - {device: inv-02, kind: no_answer}\n"
+             "    - {device: inv-9, kind: no_answer}\n")
+    (problem,) = problems(tmp_path, extra=extra)
+    assert ":4: " in problem and "simulator.faults[1].device: no device 'inv-9'" in problem
+
+
+def test_repeat_past_247_is_refused_in_python_too() -> None:
+    # the expanded copies are never validated again: the entry itself must be refused
+    from pydantic import ValidationError
+
+    from tests.simulator.gateway_fleet import gateway_config
+    with pytest.raises(ValidationError, match="repeat 20 from unit 240 passes 247"):
+        gateway_config([{"id": "inv", "profile": "sunspec-inverter", "unit_id": 240,
+                         "repeat": 20}])
