@@ -79,13 +79,13 @@ async def test_device_busy_is_retried_once() -> None:
 
 
 async def test_fault_code_raised_for_a_window() -> None:
-    cfg = cfg_with({"device": "inv-02", "kind": "fault_code", "code": 7, "from": 300,
+    cfg = cfg_with({"device": "inv-02", "kind": "fault_code", "code": 1007, "from": 300,
                     "until": 900})
     async with rig(cfg) as r:
         assert (await r.read("inv-02")).status == "running"
         r.at(6)
         reading = await r.read("inv-02")
-        assert reading.status == "fault" and reading.faults == (7,)
+        assert reading.status == "fault" and reading.faults == (1007,)
         r.at(16)
         reading = await r.read("inv-02")
         assert reading.status == "running" and reading.faults == ()
