@@ -156,12 +156,27 @@ class Plant(Strict):
     @model_validator(mode="after")
     def _expand_repeats(self) -> Plant:
         self.devices = [d for d in _expand(list(self.devices)) if isinstance(d, Device)]
-        self._all = list(self.devices) + [d for g in self.gateways for d in g.resolved()]
+        self._resolve()
         return self
+
+    def _resolve(self) -> None:
+        self._all = list(self.devices) + [d for g in self.gateways for d in g.resolved()]
 
     def all_devices(self) -> list[Device]:
         """Devices listed directly and under gateways; use this, not ``devices``."""
         return self._all
+
+    def move_endpoints(self, new: dict[tuple[str, int], tuple[str, int]]) -> None:
+        """Move devices and gateways from each (host, port) in ``new`` to its new address.
+
+        For the demo and tests, which serve and poll a config on free ports; the devices a
+        gateway lists take its new address with it.
+        """
+        for d in self.devices:
+            d.host, d.port = new.get((d.host, d.port), (d.host, d.port))
+        for g in self.gateways:
+            g.host, g.port = new.get((g.host, g.port), (g.host, g.port))
+        self._resolve()
 
 
 class Village(Strict):
@@ -287,6 +302,15 @@ class Config(Strict):
 
     def gateways(self) -> list[tuple[Plant, Gateway]]:
         return [(p, g) for p in self.plants() for g in p.gateways]
+
+    def endpoints(self) -> list[tuple[str, int]]:
+        """Every distinct host:port that devices or gateways sit at, in config order."""
+        return list(dict.fromkeys((d.host, d.port) for _, d in self.devices()))
+
+    def move_endpoints(self, new: dict[tuple[str, int], tuple[str, int]]) -> None:
+        """Move every device and gateway at a (host, port) in ``new`` to its new address."""
+        for p in self.plants():
+            p.move_endpoints(new)
 
     @model_validator(mode="after")
     def _tag_villages_and_check_ids(self, info: ValidationInfo) -> Config:

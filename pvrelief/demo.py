@@ -3,15 +3,20 @@
 It starts a private InfluxDB under var/demo, serves the config's fleet from the simulator,
 polls it with the collector at the simulator's speed, then reads each plant's energy back from
 InfluxDB and sets it beside the simulator's own ground truth.
+
+The Modbus ports in the config are only names here: every endpoint is moved to a free port
+first (the fleet serves and the collector polls the same moved config), so a second demo, a
+test run or anything else on 15020 never makes it fail.
 """
 
 from __future__ import annotations
 
 import asyncio
 import csv
+import logging
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,8 +31,10 @@ from collector.reading import Reading
 from collector.runner import Collector
 from collector.sinks.influx import InfluxSink
 from config.schema import Config
-from pvrelief.services import DEFAULT_VAR, InfluxServer
+from pvrelief.services import DEFAULT_VAR, InfluxServer, free_port
 from simulator.fleet import Fleet
+
+log = logging.getLogger(__name__)
 
 DAY_S = 86_400
 MARGIN = timedelta(minutes=15)
@@ -70,6 +77,31 @@ def plant_energy_from_influx(server: InfluxServer, db: str, cfg: Config, start_n
     return out
 
 
+def use_free_ports(cfg: Config) -> dict[tuple[str, int], tuple[str, int]]:
+    """Move every device and gateway endpoint of ``cfg`` to a free port on its host."""
+    moved = {(host, port): (host, free_port()) for host, port in cfg.endpoints()}
+    cfg.move_endpoints(moved)
+    return moved
+
+
+async def _stop_all(*steps: tuple[str, Callable[[], Awaitable[None]]],
+                    raise_error: bool) -> None:
+    """Run every stop step even if one fails (or a second Ctrl-C comes); the rest must stop too.
+
+    The first error is raised only when ``raise_error``: on the way out of a failed run the
+    error that ended it is the one worth seeing.
+    """
+    first: BaseException | None = None
+    for name, step in steps:
+        try:
+            await step()
+        except BaseException as e:
+            log.error("demo: stopping the %s failed: %r", name, e)
+            first = first or e
+    if first is not None and raise_error:
+        raise first
+
+
 async def simulate_day(cfg: Config, server: InfluxServer, console: Console,
                        keep_running: bool) -> tuple[list[PlantEnergy], int, int, float]:
     sim = cfg.simulator
@@ -90,28 +122,33 @@ async def simulate_day(cfg: Config, server: InfluxServer, console: Console,
 
     collector = Collector(cfg, deliver, clock)
     t0 = time.monotonic()
-    await fleet.start()
-    truth0 = fleet.ground_truth()
-    await sink.start()
-    await collector.start()
-    with Progress(TextColumn("[bold]simulating"), BarColumn(),
-                  TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
-        task = progress.add_task("", total=stop_ns - start_ns)
-        while (now := clock.now_ns()) < stop_ns:
-            sim_dt = datetime.fromtimestamp(now / 1e9, start.tzinfo)
-            progress.update(task, completed=now - start_ns,
-                            description=f"{sim_dt:%Y-%m-%d %H:%M} local, "
-                                        f"{accepted:,} readings accepted")
-            await asyncio.sleep(0.2)
-    if keep_running:
-        console.print(f"[bold]--keep-running[/]: fleet and collector go on, InfluxDB at "
-                      f"{server.url} (database {cfg.influxdb.database}); Ctrl-C stops them.")
-        from pvrelief.runtime import stop_event_on_signals
-        await stop_event_on_signals().wait()
-    await collector.stop()
-    await sink.close()
-    await fleet.stop()
+    completed = False
+    # whatever happens (Ctrl-C, a port taken, InfluxDB gone), stop what was started: the
+    # collector first (no more polls), then the sink (flush), then the fleet
+    try:
+        await fleet.start()
+        truth0 = fleet.ground_truth()
+        await sink.start()
+        await collector.start()
+        with Progress(TextColumn("[bold]simulating"), BarColumn(),
+                      TextColumn("{task.description}"), TimeElapsedColumn(),
+                      console=console, transient=True) as progress:
+            task = progress.add_task("", total=stop_ns - start_ns)
+            while (now := clock.now_ns()) < stop_ns:
+                sim_dt = datetime.fromtimestamp(now / 1e9, start.tzinfo)
+                progress.update(task, completed=now - start_ns,
+                                description=f"{sim_dt:%Y-%m-%d %H:%M} local, "
+                                            f"{accepted:,} readings accepted")
+                await asyncio.sleep(0.2)
+        if keep_running:
+            console.print(f"[bold]--keep-running[/]: fleet and collector go on, InfluxDB at "
+                          f"{server.url} (database {cfg.influxdb.database}); Ctrl-C stops them.")
+            from pvrelief.runtime import stop_event_on_signals
+            await stop_event_on_signals().wait()
+        completed = True
+    finally:
+        await _stop_all(("collector", collector.stop), ("sink", sink.close),
+                        ("fleet", fleet.stop), raise_error=completed)
     truth1 = fleet.ground_truth()
     elapsed = time.monotonic() - t0
     stored = plant_energy_from_influx(server, cfg.influxdb.database, cfg, start_ns, stop_ns)
@@ -158,13 +195,15 @@ def run_demo(cfg: Config, var: Path = DEFAULT_VAR / "demo", keep_running: bool =
         shutil.rmtree(var)  # a demo starts from nothing, every time
     with InfluxServer(var / "influxdb") as server:
         cfg = cfg.model_copy(deep=True)
+        moved = use_free_ports(cfg)
         cfg.influxdb.url = HttpUrl(server.url)
         cfg.influxdb.spool_dir = var / "spool"
         console.print(f"InfluxDB {server.url} (data in {var / 'influxdb'}), "
                       f"database [bold]{cfg.influxdb.database}[/]")
         n_dev = len(cfg.devices())
         console.print(f"Simulating {len(cfg.plants())} plants, {n_dev} devices, one day at "
-                      f"{cfg.simulator.speed:g}x from {cfg.simulator.start}")
+                      f"{cfg.simulator.speed:g}x from {cfg.simulator.start}; Modbus on "
+                      + ", ".join(f"{h}:{p}" for h, p in moved.values()))
         rows, written, devices, elapsed = asyncio.run(
             simulate_day(cfg, server, console, keep_running))
         table = Table(title="Energy on the simulated day: InfluxDB vs simulator ground truth")

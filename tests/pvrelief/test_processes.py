@@ -1,20 +1,33 @@
-"""`pvrelief simulate` and `pvrelief collect` as separate processes, stopped by SIGTERM."""
+"""`pvrelief simulate` and `pvrelief collect` as separate processes, stopped by SIGTERM; the
+demo's fleet and collector on free ports, stopped even when the run is cut short."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import io
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+from rich.console import Console
 
+from collector.clock import SimClock
+from collector.runner import Collector
+from config.loader import load_config
+from pvrelief.demo import simulate_day, use_free_ports
 from pvrelief.services import InfluxServer, free_port
+from simulator.fleet import Fleet
 from tests.e2e_helpers import small_fleet_config
+from tests.simulator.gateway_fleet import wait_until
 
 PVRELIEF = [sys.executable, "-m", "pvrelief"]
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "examples" / "gonghe.yaml"
 
 
 def _wait(predicate, timeout: float, what: str) -> None:
@@ -97,3 +110,62 @@ def _polls_ok(text: str, device: str) -> float:
                 and 'result="ok"' in line:
             return float(line.rsplit(" ", 1)[1])
     return 0.0
+
+
+def _listening(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+async def test_demo_moves_every_endpoint_to_a_free_port_for_fleet_and_collector() -> None:
+    cfg = load_config(EXAMPLE)
+    configured = set(cfg.endpoints())
+    assert ("127.0.0.1", 15020) in configured
+    with socket.socket() as squatter:  # someone else already has the example's port
+        squatter.bind(("127.0.0.1", 15020))
+        squatter.listen()
+        moved = use_free_ports(cfg)
+        assert set(moved) == configured and not set(cfg.endpoints()) & configured
+        fleet = Fleet(cfg, SimClock.starting(cfg.simulator.start, 1.0))
+        collector = Collector(cfg, _discard)
+        served = {(s.host, s.port) for s in fleet.servers}
+        polled = set(collector.endpoints)
+        assert served == polled == set(moved.values())
+        # a gateway moves with its devices: the 40 central inverters still share its endpoint
+        (_, logger), = cfg.gateways()
+        assert (logger.host, logger.port) == moved[("127.0.0.1", 15020)]
+        central = [d for d in cfg.plants()[0].all_devices() if d.id.startswith("gc-inv")]
+        assert len(central) == 40
+        assert {(d.host, d.port, d.gateway) for d in central} == {(*moved[("127.0.0.1", 15020)],
+                                                                    "gc-logger")}
+        async with fleet:
+            assert all(_listening(h, p) for h, p in served)
+        await collector.stop()
+
+
+async def test_demo_stops_fleet_and_collector_when_cut_short(
+    tmp_path: Path, influxdb: InfluxServer, influx_db: str
+) -> None:
+    cfg = load_config(small_fleet_config(tmp_path, influxdb.url, influx_db, speed=60))
+    use_free_ports(cfg)
+    endpoints = cfg.endpoints()
+    run = asyncio.create_task(simulate_day(cfg, influxdb, Console(file=io.StringIO()), False))
+    await wait_until(lambda: all(_listening(h, p) for h, p in endpoints), 30, "fleet serving")
+    await wait_until(lambda: any(t.get_name().startswith("poll-") for t in asyncio.all_tasks()),
+                     30, "collector polling")
+    run.cancel()  # what Ctrl-C does to asyncio.run's main task
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(run, 30)
+    assert run.cancelled()
+    left = [t.get_name() for t in asyncio.all_tasks()
+            if t.get_name().startswith(("poll-", "fleet-")) and not t.done()]
+    assert left == []
+    await wait_until(lambda: not any(_listening(h, p) for h, p in endpoints), 10,
+                     "the fleet's Modbus servers closed")
+
+
+async def _discard(readings: object) -> None:
+    return None
