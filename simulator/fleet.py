@@ -18,7 +18,7 @@ from config.profiles import ProfileRegistry, load_registry
 from config.schema import Config, Plant
 from simulator.devices import SimInverter, SimMeter
 from simulator.faults import FaultInjector
-from simulator.modbus_server import SimServer, UnitBehaviour
+from simulator.modbus_server import STOP_TIMEOUT_S, SimServer, UnitBehaviour
 from simulator.physics import PlantPhysics, ac_power_kw, dc_power_kw
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,9 @@ class Fleet:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                # bounded: a stop that hangs must fail loudly, not stall a test or the demo
+                await asyncio.wait_for(self._task, STOP_TIMEOUT_S)
+            self._task = None
         self.step(self.clock.now_ns())  # ground truth up to the moment we stop
         for s in self.servers:
             await s.stop()

@@ -20,6 +20,7 @@ from pymodbus.server import ModbusTcpServer
 from simulator.devices import SimDevice
 
 TABLE_OF = {3: "holding", 4: "input"}
+STOP_TIMEOUT_S = 10.0
 
 
 class UnitBehaviour:
@@ -100,5 +101,7 @@ class SimServer:
 
     async def stop(self) -> None:
         if self._server is not None:
-            await self._server.shutdown()
-            self._server = None
+            server, self._server = self._server, None
+            # shutdown only closes sockets today; bounded all the same, so a future pymodbus
+            # that waits for its connections can never hang a test or the demo
+            await asyncio.wait_for(server.shutdown(), STOP_TIMEOUT_S)

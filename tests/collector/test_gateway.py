@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-import itertools
-import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from collector.clock import SimClock
 from collector.modbus import ModbusEndpoint
+from collector.poller import PollHook
 from collector.reading import Reading
 from collector.runner import Collector
 from config.schema import Config
 from simulator.fleet import Fleet
-from tests.simulator.gateway_fleet import gateway_config, inverters, wait_until
+from tests.simulator.gateway_fleet import Lateness, bounded, gateway_config, inverters, wait_until
 
 WRITE_CODES = (5, 6, 15, 16, 22, 23)
 POLL_S = 60.0
 SPEED = 60.0  # one poll interval is one real second
 INTERVAL_REAL_S = POLL_S / SPEED
+DEAD_FROM_SLOT = 8  # slots with every unit answering: the baseline
+DEAD_SLOTS = 14  # slots after one unit died
 
 
-async def run_until(cfg: Config, done, timeout: float = 40.0) -> tuple[Fleet, Collector,
-                                                                       list[Reading]]:
+async def run_until(cfg: Config, done: Callable[[Collector], bool], timeout: float = 40.0,
+                    on_poll: PollHook | None = None,
+                    ) -> tuple[Fleet, Collector, list[Reading]]:
     clock = SimClock.starting(cfg.simulator.start, cfg.simulator.speed)
     fleet = Fleet(cfg, clock)
     got: list[Reading] = []
@@ -30,43 +32,56 @@ async def run_until(cfg: Config, done, timeout: float = 40.0) -> tuple[Fleet, Co
     async def deliver(readings: Sequence[Reading]) -> None:
         got.extend(readings)
 
-    collector = Collector(cfg, deliver, clock)
-    async with fleet:
+    collector = Collector(cfg, deliver, clock, on_poll=on_poll)
+    if isinstance(on_poll, Lateness):
+        on_poll.attach(collector)
+    await fleet.start()
+    try:
         await collector.start()
         try:
             await wait_until(lambda: done(collector), timeout, "enough polls")
         finally:
-            await collector.stop()
+            await bounded(collector.stop(), 20, "collector.stop()")
+    finally:
+        await bounded(fleet.stop(), 20, "fleet.stop()")
     return fleet, collector, got
 
 
 async def test_a_dead_unit_delays_the_others_by_under_10_percent() -> None:
+    # The same run measures the live units' lateness before the dead unit dies (the baseline:
+    # what this machine's load costs anyway) and after, and the dead unit must add less than
+    # 10% of the interval. An absolute bound measured the machine's load, not the dead unit.
     meters = [{"id": f"meter-{n}", "unit_id": 8 + n, "profile": "sunspec-meter",
                "poll_interval_s": POLL_S} for n in (1, 2)]
     devices = [*inverters(8, poll_s=POLL_S), *meters]
-    cfg = gateway_config(devices, speed=SPEED, timeout_s=0.25,
-                         faults=[{"device": "inv-05", "kind": "no_answer"}])
+    dies_s = DEAD_FROM_SLOT * POLL_S
+    # 0.4 s: a live answer on a loaded machine takes well under that, yet a dead unit asked
+    # every slot without backoff or priority would add 40% of the interval
+    cfg = gateway_config(devices, speed=SPEED, timeout_s=0.4,
+                         faults=[{"device": "inv-05", "kind": "no_answer", "from": dies_s}])
+    lateness = Lateness()
     fleet, collector, got = await run_until(
-        cfg, lambda c: all(p.state.polls >= 10 for p in c.pollers if p.device.id != "inv-05"))
+        cfg, lambda c: all(p.state.polls >= DEAD_FROM_SLOT + DEAD_SLOTS
+                           for p in c.pollers if p.device.id != "inv-05"),
+        timeout=60, on_poll=lateness)
 
     live = [p for p in collector.pollers if p.device.id != "inv-05"]
     dead = next(p for p in collector.pollers if p.device.id == "inv-05")
-    late = [s for p in live for s in p.state.late_s]
-    mean_late = statistics.fmean(late)
-    print(f"\nlive lateness: mean {mean_late * 1000:.1f} ms, max {max(late) * 1000:.1f} ms "
-          f"({mean_late / INTERVAL_REAL_S:.1%} of the interval); dead unit: "
-          f"{dead.state.polls} polls, {dead.state.skipped_slots} slots skipped")
-    assert mean_late < 0.10 * INTERVAL_REAL_S
-    assert all(p.state.failures == 0 for p in live)
-    assert dead.state.failures == dead.state.polls >= 2
-    assert dead.state.skipped_slots >= 1  # backed off
-    assert not [r for r in got if r.device == "inv-05"]
-    # 9 live devices answered every slot: the timestamps keep the interval (after the first
-    # poll, which may wait out the dead unit's first timeout: it is not known to be dead yet)
-    for p in live:
-        stamps = [r.ts_ns for r in got if r.device == p.device.id][1:]
-        gaps = [(b - a) / 1e9 for a, b in itertools.pairwise(stamps)]
-        assert max(abs(g - POLL_S) for g in gaps) < 0.25 * POLL_S, (p.device.id, gaps)
+    t0 = fleet.clock.sim_start_ns
+    dies_ns = t0 + int(dies_s * 1e9)
+    ids = {p.device.id for p in live}
+    before = lateness.mean(ids, t0, dies_ns)
+    after = lateness.mean(ids, dies_ns + int(POLL_S * 1e9))  # from the slot after it died
+    print(f"\nlive lateness: {before * 1000:.1f} ms before the unit died, {after * 1000:.1f} ms "
+          f"after ({(after - before) / INTERVAL_REAL_S:+.1%} of the interval); dead unit: "
+          f"{dead.state.failures} failed polls, {dead.state.skipped_slots} slots skipped")
+    assert after - before < 0.10 * INTERVAL_REAL_S
+    # the live units kept their schedule: every slot polled, every poll answered
+    assert all(p.state.failures == 0 and p.state.skipped_slots == 0 for p in live), [
+        (p.device.id, p.state.failures, p.state.skipped_slots) for p in live]
+    assert dead.state.failures >= 2 and dead.state.skipped_slots >= 1  # backed off
+    # (the fault takes hold at the next physics tick: a poll due at that instant may answer)
+    assert not [r for r in got if r.device == "inv-05" and r.ts_ns >= dies_ns + int(POLL_S * 1e9)]
     codes = fleet.function_codes()
     assert not any(codes.get(c) for c in WRITE_CODES), codes
     assert codes.get(3, 0) > 0

@@ -16,6 +16,7 @@ from collector.reading import Reading
 from collector.runner import Collector
 from config.schema import Config
 from simulator.fleet import Fleet
+from tests.simulator.gateway_fleet import bounded
 
 MIN_NS = 60 * 10**9
 
@@ -55,6 +56,6 @@ async def rig(cfg: Config) -> AsyncIterator[Rig]:
         fleet.step(clock.sim_start_ns)
         yield Rig(fleet, collector, delivered)
     finally:
-        await collector.stop()
+        await bounded(collector.stop(), 20, "collector.stop()")
         for s in fleet.servers:
-            await s.stop()
+            await bounded(s.stop(), 10, f"server {s.port} stop()")
