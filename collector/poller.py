@@ -71,6 +71,7 @@ class DevicePoller:
         self.guard = guard
         self.night = night  # None: never sleeps (meters, night_mode: false)
         self.state = DeviceState()
+        self.stopping = False  # set by Collector.stop(): a lost cancel still ends the loop
         self.events: deque[CounterEvent] = deque(maxlen=1000)
         self._wrap_at: dict[str, float] = {}  # of the last decode: where counters roll over
 
@@ -100,7 +101,7 @@ class DevicePoller:
         now = self.clock.now_ns()
         slot = math.ceil((now - self.offset_ns) / interval_ns)
         skip = 0
-        while True:
+        while not self.stopping:
             due_ns = slot * interval_ns + self.offset_ns
             due_wall = self.clock.wall_for(due_ns)
             # sleep at most one interval at a time: should the wall clock step back (NTP),

@@ -30,6 +30,7 @@ METER_HEADROOM = 1.2  # a grid meter sees at most the plant's AC capacity, plus 
 NOT_HERE = {1, 2, 3}
 
 log = logging.getLogger(__name__)
+STOP_TIMEOUT_S = 10.0
 
 
 class Collector:
@@ -73,17 +74,30 @@ class Collector:
                        for p in self.pollers]
         log.info("polling %d devices on %d endpoints", len(self.pollers), len(self.endpoints))
 
-    async def stop(self) -> None:
+    async def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
+        """Cancel every poll task and wait for them, bounded.
+
+        Python 3.11's ``asyncio.wait_for`` can swallow a cancellation that arrives as the
+        awaited read completes, so one cancel may not end a task: each poller also checks a
+        stop flag, and tasks still running are cancelled again until the deadline.
+        """
+        for p in self.pollers:
+            p.stopping = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        pending = {t for t in self._tasks if not t.done()}
+        while pending and loop.time() < deadline:
+            for t in pending:
+                t.cancel()
+            _, pending = await asyncio.wait(pending, timeout=min(0.5, timeout_s))
+        for t in pending:
+            log.error("%s did not stop within %.0f s; abandoning it", t.get_name(), timeout_s)
         for t in self._tasks:
-            t.cancel()
-        # a task that died of a bug must not keep the others (or the endpoints) from stopping
-        results = await asyncio.gather(*self._tasks, return_exceptions=True)
-        for task, result in zip(self._tasks, results, strict=True):
-            if isinstance(result, Exception):
-                log.error("%s had failed: %r", task.get_name(), result)
+            if t.done() and not t.cancelled() and (exc := t.exception()) is not None:
+                log.error("%s had failed: %r", t.get_name(), exc)
         for e in self.endpoints.values():
             with contextlib.suppress(Exception):
-                await e.close()
+                await asyncio.wait_for(e.close(), 5)
 
     async def __aenter__(self) -> Collector:
         await self.start()

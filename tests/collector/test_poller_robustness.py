@@ -41,3 +41,40 @@ async def test_an_unexpected_error_is_logged_and_polling_goes_on(tmp_path: Path,
     assert "poll failed unexpectedly" in caplog.text and "sink bug" in caplog.text
     assert sum(p.state.failures for p in collector.pollers) >= 2
     assert all(t.done() for t in collector._tasks)
+
+
+async def test_stop_ends_a_poller_whose_cancellation_was_lost(tmp_path: Path) -> None:
+    """Python 3.11's wait_for can swallow a cancel that races a completing read; stop() must
+    still end every task, within its bound."""
+    cfg = load_config(small_fleet_config(tmp_path, "http://127.0.0.1:9", "unused",
+                                         inverters=1, poll_s=60))
+    clock = SimClock.starting(cfg.simulator.start, cfg.simulator.speed)
+    inside = asyncio.Event()
+    swallowed = 0
+
+    async def deliver(readings: Sequence[Reading]) -> None:
+        return None
+
+    async with Fleet(cfg, clock):
+        collector = Collector(cfg, deliver, clock)
+        poller = collector.pollers[0]
+        real_poll = poller._poll_slot
+
+        async def poll_losing_one_cancel(*args, **kwargs) -> int:
+            nonlocal swallowed
+            try:
+                inside.set()
+                await asyncio.sleep(0.5)  # a read in flight
+                return await real_poll(*args, **kwargs)
+            except asyncio.CancelledError:
+                if swallowed:
+                    raise
+                swallowed += 1
+                return 0  # as wait_for does when the inner call won the race
+
+        poller._poll_slot = poll_losing_one_cancel  # type: ignore[method-assign]
+        await collector.start()
+        await asyncio.wait_for(inside.wait(), 20)
+        await asyncio.wait_for(collector.stop(), 15)
+    assert swallowed == 1
+    assert all(t.done() for t in collector._tasks)
