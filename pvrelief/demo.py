@@ -230,5 +230,5 @@ def run_demo(cfg: Config, var: Path = DEFAULT_VAR / "demo", keep_running: bool =
             "--keep-running` to keep the fleet, collector and InfluxDB up after the day and "
             "query them, e.g.\n  curl -G " + server.url + "/query --data-urlencode db=" +
             cfg.influxdb.database + " --data-urlencode "
-            "\"q=SELECT mean(p_ac_w) FROM inverter WHERE time > now() - 1h GROUP BY plant\"")
+            "\"q=SELECT spread(e_export_kwh) FROM meter GROUP BY plant\"")  # sim time is 2020
         return 0 if worst < 1.0 else 1
