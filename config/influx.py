@@ -19,16 +19,26 @@ MIB = 1024 * 1024
 class InfluxSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: HttpUrl = HttpUrl("http://127.0.0.1:8086")
-    database: str = Field("pvrelief", min_length=1)
-    username: str | None = None
-    password: Secret | None = None
-    token: Secret | None = None  # InfluxDB 2.x/3.x: sent as "Authorization: Token ..."
-    precision: Literal["ns", "u", "ms", "s"] = "ms"
+    url: HttpUrl = Field(
+        HttpUrl("http://127.0.0.1:8086"),
+        description="InfluxDB base URL (1.x, 2.x with v1 compatibility, or 3.x)",
+    )
+    database: str = Field(
+        "pvrelief", min_length=1,
+        description="v1 database; also the v2 bucket unless bucket is set",
+    )
+    username: str | None = Field(None, description="v1 basic auth user")
+    password: Secret | None = Field(None, description="v1 basic auth password (a secret)")
+    token: Secret | None = Field(
+        None, description="sent as Authorization: Token ... (2.x/3.x; a secret)",
+    )
+    precision: Literal["ns", "u", "ms", "s"] = Field(
+        "ms", description="timestamp precision of the written points",
+    )
     batch_size: int = Field(5000, ge=1, le=100_000, description="points per POST")
     linger_s: float = Field(1.0, gt=0, le=60, description="longest wait before a partial batch")
-    timeout_s: float = Field(10.0, gt=0, le=300)
-    create_database: bool = True  # issue CREATE DATABASE at start (1.x; ignored by 2.x/3.x)
+    timeout_s: float = Field(10.0, gt=0, le=300, description="HTTP timeout of one POST")
+    create_database: bool = Field(True, description="v1: CREATE DATABASE at start and on a 404")
 
     # --- write API ---
     api: Literal["v1", "v2"] = Field(
@@ -55,7 +65,7 @@ class InfluxSettings(BaseModel):
     fsync: Literal["always", "interval", "never"] = Field(
         "interval", description="always: after each batch; interval: every fsync_interval_s"
     )
-    fsync_interval_s: float = Field(1.0, gt=0, le=300)
+    fsync_interval_s: float = Field(1.0, gt=0, le=300, description="with fsync: interval")
     quarantine_file: Path | None = Field(
         None, description="lines InfluxDB refused (default: <spool_dir>/quarantine.jsonl)"
     )

@@ -10,10 +10,10 @@ from config.secrets import Secret
 class MqttSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    host: str = "127.0.0.1"
-    port: int = Field(1883, ge=1, le=65535)
-    username: str | None = None
-    password: Secret | None = None
-    client_id: str = "pvrelief"
-    topic_prefix: str = "pvrelief"
-    keepalive_s: int = Field(30, ge=5, le=3600)
+    host: str = Field("127.0.0.1", description="broker host")
+    port: int = Field(1883, ge=1, le=65535, description="broker port")
+    username: str | None = Field(None, description="broker user")
+    password: Secret | None = Field(None, description="broker password (a secret)")
+    client_id: str = Field("pvrelief", description="MQTT client id")
+    topic_prefix: str = Field("pvrelief", description="first level of every topic")
+    keepalive_s: int = Field(30, ge=5, le=3600, description="MQTT keepalive")

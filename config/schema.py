@@ -42,11 +42,16 @@ class Strict(BaseModel):
 class DeviceSpec(Strict):
     """A device as listed under a gateway: its host and port are the gateway's."""
 
-    id: Id = Field(pattern=ID_PATTERN)
-    protocol: Literal["modbus-tcp"] = "modbus-tcp"
-    unit_id: int = Field(1, ge=0, le=MAX_UNIT_ID)
+    id: Id = Field(
+        pattern=ID_PATTERN,
+        description="lowercase letters, digits, - and _; unique across the site",
+    )
+    protocol: Literal["modbus-tcp"] = Field("modbus-tcp", description="only modbus-tcp for now")
+    unit_id: int = Field(1, ge=0, le=MAX_UNIT_ID, description="Modbus unit (slave) id")
     profile: str = Field(min_length=1, description="a profile name from config/profiles")
-    poll_interval_s: float = Field(60.0, gt=0, le=86_400)
+    poll_interval_s: float = Field(
+        60.0, gt=0, le=86_400, description="seconds between polls (on the collector's clock)",
+    )
     rated_kw_ac: float | None = Field(None, gt=0, description="default: plant AC / inverters")
     repeat: int = Field(1, ge=1, le=MAX_UNIT_ID,
                         description="expand into N devices id-01.. unit_id+i")
@@ -72,8 +77,8 @@ class GatewayDevice(DeviceSpec):
 
 
 class Device(DeviceSpec):
-    host: str = DEFAULT_HOST
-    port: int = Field(DEFAULT_PORT, ge=1, le=65535)
+    host: str = Field(DEFAULT_HOST, description="address of the device or gateway")
+    port: int = Field(DEFAULT_PORT, ge=1, le=65535, description="Modbus TCP port")
     # set when the device was listed under a gateway; not a key a user writes
     _gateway: str | None = PrivateAttr(None)
 
@@ -89,14 +94,23 @@ class Gateway(Strict):
     the workarounds peer systems need for Huawei dongles and single-master devices.
     """
 
-    id: Id = Field(pattern=ID_PATTERN)
-    host: str = DEFAULT_HOST
-    port: int = Field(DEFAULT_PORT, ge=1, le=65535)
+    id: Id = Field(
+        pattern=ID_PATTERN,
+        description="lowercase letters, digits, - and _; unique across the site",
+    )
+    host: str = Field(DEFAULT_HOST, description="address of the device or gateway")
+    port: int = Field(DEFAULT_PORT, ge=1, le=65535, description="Modbus TCP port")
     timeout_s: float | None = Field(None, gt=0, le=60, description="default: collector.timeout_s")
-    pause_after_connect_s: float = Field(0.0, ge=0, le=60)
-    pause_between_requests_s: float = Field(0.0, ge=0, le=10)
+    pause_after_connect_s: float = Field(
+        0.0, ge=0, le=60, description="wait after connecting (Huawei SDongle needs about 1 s)",
+    )
+    pause_between_requests_s: float = Field(
+        0.0, ge=0, le=10, description="wait between two requests on the connection",
+    )
     close_after_cycle: bool = Field(False, description="reconnect for every device's poll")
-    devices: list[GatewayDevice] = Field(min_length=1)
+    devices: list[GatewayDevice] = Field(
+        min_length=1, description="the devices (unit ids) behind it",
+    )
 
     def resolved(self) -> list[Device]:
         out = []
@@ -128,20 +142,34 @@ def _expand(devices: Sequence[DeviceSpec]) -> list[DeviceSpec]:
 
 
 class Plant(Strict):
-    id: Id = Field(pattern=ID_PATTERN)
-    name: str = ""
-    kind: Literal["village", "multi-village", "centralised"] = "village"
-    capacity_kwp_dc: float = Field(gt=0, le=5_000_000)
-    capacity_kw_ac: float = Field(gt=0, le=5_000_000)
-    latitude: float = Field(ge=-90, le=90)
-    longitude: float = Field(ge=-180, le=180)
-    altitude_m: float = Field(0.0, ge=-500, le=9000)
-    timezone: str = "Asia/Shanghai"
-    tilt_deg: float = Field(30.0, ge=0, le=90)
-    azimuth_deg: float = Field(180.0, ge=0, lt=360)
-    village: Id | None = None  # filled in for plants that sit under a village
-    devices: list[Device] = Field(default_factory=list)
-    gateways: list[Gateway] = Field(default_factory=list)
+    id: Id = Field(
+        pattern=ID_PATTERN,
+        description="lowercase letters, digits, - and _; unique across the site",
+    )
+    name: str = Field("", description="display name (Chinese is fine)")
+    kind: Literal["village", "multi-village", "centralised"] = Field(
+        "village", description="village, multi-village or centralised",
+    )
+    capacity_kwp_dc: float = Field(gt=0, le=5_000_000, description="installed DC capacity, kWp")
+    capacity_kw_ac: float = Field(gt=0, le=5_000_000, description="AC (inverter) capacity, kW")
+    latitude: float = Field(ge=-90, le=90, description="degrees north")
+    longitude: float = Field(ge=-180, le=180, description="degrees east")
+    altitude_m: float = Field(0.0, ge=-500, le=9000, description="metres above sea level")
+    timezone: str = Field(
+        "Asia/Shanghai", description="IANA zone: local midnight for daily counters",
+    )
+    tilt_deg: float = Field(30.0, ge=0, le=90, description="module tilt (simulator physics)")
+    azimuth_deg: float = Field(180.0, ge=0, lt=360, description="module azimuth, 180 = south")
+    village: Id | None = Field(
+        None, description="set by the loader for plants under a village; not written by hand",
+    )
+    devices: list[Device] = Field(
+        default_factory=list, description="devices, each at its own host:port and unit id",
+    )
+    gateways: list[Gateway] = Field(
+        default_factory=list,
+        description="Modbus TCP gateways of this plant, each with many unit ids",
+    )
     _all: list[Device] = PrivateAttr(default_factory=list)
 
     @field_validator("timezone")
@@ -180,39 +208,58 @@ class Plant(Strict):
 
 
 class Village(Strict):
-    id: Id = Field(pattern=ID_PATTERN)
-    name: str = ""
+    id: Id = Field(
+        pattern=ID_PATTERN,
+        description="lowercase letters, digits, - and _; unique across the site",
+    )
+    name: str = Field("", description="display name (Chinese is fine)")
     plants: list[Plant] = Field(default_factory=list)
 
 
 class Township(Strict):
-    id: Id = Field(pattern=ID_PATTERN)
-    name: str = ""
+    id: Id = Field(
+        pattern=ID_PATTERN,
+        description="lowercase letters, digits, - and _; unique across the site",
+    )
+    name: str = Field("", description="display name (Chinese is fine)")
     villages: list[Village] = Field(default_factory=list)
     plants: list[Plant] = Field(default_factory=list)
 
 
 class County(Strict):
-    id: Id = Field(pattern=ID_PATTERN)
-    name: str = ""
+    id: Id = Field(
+        pattern=ID_PATTERN,
+        description="lowercase letters, digits, - and _; unique across the site",
+    )
+    name: str = Field("", description="display name (Chinese is fine)")
     townships: list[Township] = Field(default_factory=list)
     plants: list[Plant] = Field(default_factory=list)
 
 
 class Site(Strict):
-    id: Id = Field("site", pattern=ID_PATTERN)
-    name: str = ""
+    id: Id = Field(
+        "site", pattern=ID_PATTERN,
+        description="lowercase letters, digits, - and _; unique across the site",
+    )
+    name: str = Field("", description="display name (Chinese is fine)")
 
 
 class CollectorSettings(Strict):
     timeout_s: float = Field(2.0, gt=0, le=60, description="one Modbus request")
     jitter_s: float = Field(0.0, ge=0, le=60, description="random start offset per device")
     max_hole: int = Field(50, ge=0, le=125, description="registers read through to merge reads")
-    max_backoff_s: float = Field(300.0, gt=0, le=3600)
+    max_backoff_s: float = Field(
+        300.0, gt=0, le=3600, description="a failing device is retried at most this far apart",
+    )
     # night mode: an inverter that stops answering while the sun is below this elevation is
     # sleeping (DC gone), not failed; it is polled every night_poll_factor intervals
-    night_elevation_deg: float = Field(3.0, ge=-18, le=20)
-    night_poll_factor: int = Field(10, ge=1, le=1000)
+    night_elevation_deg: float = Field(
+        3.0, ge=-18, le=20,
+        description="sun elevation below which a silent inverter is asleep, not failed",
+    )
+    night_poll_factor: int = Field(
+        10, ge=1, le=1000, description="an asleep inverter is polled every this many intervals",
+    )
 
 
 MODBUS_EXCEPTIONS = {1, 2, 3, 4, 5, 6, 7, 8, 10, 11}
@@ -230,8 +277,11 @@ class FaultSpec(Strict):
 
     device: Id
     kind: FaultKind
-    from_: float | datetime = Field(0.0, alias="from")
-    until: float | datetime | None = None  # None: to the end
+    from_: float | datetime = Field(
+        0.0, alias="from",
+        description="start: an instant with a UTC offset, or seconds after the simulator start",
+    )
+    until: float | datetime | None = Field(None, description="end (same forms); none: to the end")
     delay_s: float = Field(1.0, ge=0, le=600, description="slow_answer: real seconds")
     code: int | None = Field(None, ge=0, le=65535,
                              description="exception: Modbus code; fault_code: vendor code")
@@ -261,15 +311,23 @@ class FaultSpec(Strict):
 
 
 class SimulatorSettings(Strict):
-    seed: int = 1
-    start: datetime | None = None  # simulated start instant; default: now
+    seed: int = Field(
+        1, description="seeds clouds and device variation: the same fleet on every run",
+    )
+    start: datetime | None = Field(
+        None, description="simulated start instant with a UTC offset; default: now",
+    )
     speed: float = Field(1.0, gt=0, le=100_000, description="simulated seconds per real second")
-    cloudiness: float = Field(0.2, ge=0, le=1)
+    cloudiness: float = Field(0.2, ge=0, le=1, description="0 clear sky .. 1 overcast")
     meter_loss: float = Field(0.015, ge=0, lt=0.5, description="cable/transformer loss")
     tick_s: float = Field(10.0, gt=0, le=3600, description="physics step in simulated seconds")
     # real Huawei/Sungrow inverters stop answering Modbus when their DC is gone
-    inverters_sleep_at_night: bool = False
-    faults: list[FaultSpec] = Field(default_factory=list)
+    inverters_sleep_at_night: bool = Field(
+        False, description="inverters stop answering Modbus while they produce nothing",
+    )
+    faults: list[FaultSpec] = Field(
+        default_factory=list, description="faults to inject, see simulator.faults[]",
+    )
 
     @field_validator("start")
     @classmethod

@@ -17,3 +17,10 @@ def test_benchmark_table_matches_the_committed_results() -> None:
 def test_readme_opens_with_the_two_commands() -> None:
     head = README.read_text(encoding="utf-8")[:1500]
     assert "make demo" in head and "make test" in head
+
+
+def test_config_reference_matches_the_models() -> None:
+    from config.reference import render as render_reference
+
+    assert render_reference() in README.read_text(encoding="utf-8"), \
+        "README's config reference is stale: paste the output of `python -m config.reference`"
