@@ -137,9 +137,11 @@ class InfluxServer(LocalServer):
 
     name = "influxd"
 
-    def __init__(self, root: Path, port: int | None = None, rpc_port: int | None = None) -> None:
+    def __init__(self, root: Path, port: int | None = None, rpc_port: int | None = None,
+                 auth: tuple[str, str] | None = None) -> None:
         super().__init__(root, port)
         self.rpc_port = rpc_port or free_port()
+        self.auth = auth  # (admin user, password): auth-enabled, the user created at start
 
     @property
     def url(self) -> str:
@@ -171,7 +173,7 @@ bind-address = "127.0.0.1:{self.rpc_port}"
 [http]
   enabled = true
   bind-address = "127.0.0.1:{self.port}"
-  auth-enabled = false
+  auth-enabled = {"true" if self.auth else "false"}
   log-enabled = false
   max-body-size = 25000000
 
@@ -195,6 +197,16 @@ bind-address = "127.0.0.1:{self.rpc_port}"
         except httpx.HTTPError:
             return False
 
+    def start(self, timeout: float = START_TIMEOUT_S) -> InfluxServer:
+        super().start(timeout)
+        if self.auth:
+            # with auth on and no user yet, InfluxDB 1.x accepts exactly this unauthenticated
+            # statement; afterwards (a restart) it answers 403, which is fine
+            user, password = self.auth
+            httpx.post(f"{self.url}/query", trust_env=False, timeout=10, params={
+                "q": f"CREATE USER \"{user}\" WITH PASSWORD '{password}' WITH ALL PRIVILEGES"})
+        return self
+
     def create_database(self, db: str) -> None:
         self.query(f'CREATE DATABASE "{db}"', method="POST")
 
@@ -203,7 +215,8 @@ bind-address = "127.0.0.1:{self.rpc_port}"
         params = {"q": q, "epoch": "ns"}
         if db:
             params["db"] = db
-        r = httpx.request(method, f"{self.url}/query", params=params, timeout=30, trust_env=False)
+        r = httpx.request(method, f"{self.url}/query", params=params, timeout=30, trust_env=False,
+                          auth=self.auth)
         r.raise_for_status()
         result = r.json()["results"][0]
         if "error" in result:
