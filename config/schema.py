@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -39,13 +39,20 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
 
+# an id becomes an InfluxDB tag and a file name: keep it to a safe alphabet
+EntryId = Annotated[str, Field(
+    pattern=ID_PATTERN, description="lowercase letters, digits, - and _; unique across the site")]
+
+
+class Named(Strict):
+    id: EntryId
+    name: str = Field("", description="display name (Chinese is fine)")
+
+
 class DeviceSpec(Strict):
     """A device as listed under a gateway: its host and port are the gateway's."""
 
-    id: Id = Field(
-        pattern=ID_PATTERN,
-        description="lowercase letters, digits, - and _; unique across the site",
-    )
+    id: EntryId
     protocol: Literal["modbus-tcp"] = Field("modbus-tcp", description="only modbus-tcp for now")
     unit_id: int = Field(1, ge=0, le=MAX_UNIT_ID, description="Modbus unit (slave) id")
     profile: str = Field(min_length=1, description="a profile name from config/profiles")
@@ -94,10 +101,7 @@ class Gateway(Strict):
     the workarounds peer systems need for Huawei dongles and single-master devices.
     """
 
-    id: Id = Field(
-        pattern=ID_PATTERN,
-        description="lowercase letters, digits, - and _; unique across the site",
-    )
+    id: EntryId
     host: str = Field(DEFAULT_HOST, description="address of the device or gateway")
     port: int = Field(DEFAULT_PORT, ge=1, le=65535, description="Modbus TCP port")
     timeout_s: float | None = Field(None, gt=0, le=60, description="default: collector.timeout_s")
@@ -142,10 +146,7 @@ def _expand(devices: Sequence[DeviceSpec]) -> list[DeviceSpec]:
 
 
 class Plant(Strict):
-    id: Id = Field(
-        pattern=ID_PATTERN,
-        description="lowercase letters, digits, - and _; unique across the site",
-    )
+    id: EntryId
     name: str = Field("", description="display name (Chinese is fine)")
     kind: Literal["village", "multi-village", "centralised"] = Field(
         "village", description="village, multi-village or centralised",
@@ -207,41 +208,22 @@ class Plant(Strict):
         self._resolve()
 
 
-class Village(Strict):
-    id: Id = Field(
-        pattern=ID_PATTERN,
-        description="lowercase letters, digits, - and _; unique across the site",
-    )
-    name: str = Field("", description="display name (Chinese is fine)")
+class Village(Named):
     plants: list[Plant] = Field(default_factory=list)
 
 
-class Township(Strict):
-    id: Id = Field(
-        pattern=ID_PATTERN,
-        description="lowercase letters, digits, - and _; unique across the site",
-    )
-    name: str = Field("", description="display name (Chinese is fine)")
+class Township(Named):
     villages: list[Village] = Field(default_factory=list)
     plants: list[Plant] = Field(default_factory=list)
 
 
-class County(Strict):
-    id: Id = Field(
-        pattern=ID_PATTERN,
-        description="lowercase letters, digits, - and _; unique across the site",
-    )
-    name: str = Field("", description="display name (Chinese is fine)")
+class County(Named):
     townships: list[Township] = Field(default_factory=list)
     plants: list[Plant] = Field(default_factory=list)
 
 
-class Site(Strict):
-    id: Id = Field(
-        "site", pattern=ID_PATTERN,
-        description="lowercase letters, digits, - and _; unique across the site",
-    )
-    name: str = Field("", description="display name (Chinese is fine)")
+class Site(Named):
+    id: EntryId = "site"
 
 
 class CollectorSettings(Strict):
