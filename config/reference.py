@@ -45,7 +45,8 @@ def _type(info: FieldInfo) -> str:
     text = str(info.annotation).replace("typing.", "").replace("NoneType", "None")
     for prefix in ("<class '", "'>"):
         text = text.replace(prefix, "")
-    for mod in ("config.secrets.", "config.schema.", "pathlib.", "datetime.", "pydantic.networks."):
+    for mod in ("config.secrets.", "config.schema.", "config.simulator_settings.", "pathlib.",
+                "datetime.", "pydantic.networks."):
         text = text.replace(mod, "")
     return text.replace("|", "\\|")
 

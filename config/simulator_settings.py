@@ -1,0 +1,84 @@
+"""Settings of the simulator (`simulator:` in the config) and the faults it injects."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from config.strict import Id, Strict
+
+MODBUS_EXCEPTIONS = {1, 2, 3, 4, 5, 6, 7, 8, 10, 11}
+FaultKind = Literal["no_answer", "slow_answer", "exception", "fault_code", "counter_reset",
+                    "string_loss", "stuck_value"]
+
+
+class FaultSpec(Strict):
+    """A fault the simulator injects into one device for a window of simulated time.
+
+    ``from``/``until`` are instants (with a UTC offset) or seconds after the simulator start.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    device: Id
+    kind: FaultKind
+    from_: float | datetime = Field(
+        0.0, alias="from",
+        description="start: an instant with a UTC offset, or seconds after the simulator start",
+    )
+    until: float | datetime | None = Field(None, description="end (same forms); none: to the end")
+    delay_s: float = Field(1.0, ge=0, le=600, description="slow_answer: real seconds")
+    code: int | None = Field(None, ge=0, le=65535,
+                             description="exception: Modbus code; fault_code: vendor code")
+    every: int = Field(1, ge=1, le=1000, description="exception: every n-th request only")
+    field: str | None = Field(None, description="counter_reset/stuck_value: canonical field")
+    value: float = Field(0.0, ge=0, description="counter_reset: what the counter reads")
+    string: int = Field(1, ge=1, le=32, description="string_loss: PV string / MPPT number")
+    loss: float = Field(0.3, gt=0, le=1, description="string_loss: fraction of output lost")
+
+    @field_validator("from_", "until")
+    @classmethod
+    def _aware_instant(cls, v: float | datetime | None) -> float | datetime | None:
+        if isinstance(v, datetime) and v.tzinfo is None:
+            raise ValueError("an instant needs a UTC offset, e.g. 2020-06-21T12:00:00+08:00")
+        return v
+
+    @model_validator(mode="after")
+    def _needs_code(self) -> FaultSpec:
+        if self.kind in ("exception", "fault_code") and self.code is None:
+            raise ValueError(f"a {self.kind} fault needs code")
+        if self.kind == "exception" and self.code not in MODBUS_EXCEPTIONS:
+            raise ValueError(f"code {self.code} is no Modbus exception code "
+                             f"({', '.join(map(str, sorted(MODBUS_EXCEPTIONS)))})")
+        if self.kind == "stuck_value" and self.field is None:
+            raise ValueError("a stuck_value fault needs field (e.g. p_ac_w)")
+        return self
+
+
+class SimulatorSettings(Strict):
+    seed: int = Field(
+        1, description="seeds clouds and device variation: the same fleet on every run",
+    )
+    start: datetime | None = Field(
+        None, description="simulated start instant with a UTC offset; default: now",
+    )
+    speed: float = Field(1.0, gt=0, le=100_000, description="simulated seconds per real second")
+    cloudiness: float = Field(0.2, ge=0, le=1, description="0 clear sky .. 1 overcast")
+    meter_loss: float = Field(0.015, ge=0, lt=0.5, description="cable/transformer loss")
+    tick_s: float = Field(10.0, gt=0, le=3600, description="physics step in simulated seconds")
+    # real Huawei/Sungrow inverters stop answering Modbus when their DC is gone
+    inverters_sleep_at_night: bool = Field(
+        False, description="inverters stop answering Modbus while they produce nothing",
+    )
+    faults: list[FaultSpec] = Field(
+        default_factory=list, description="faults to inject, see simulator.faults[]",
+    )
+
+    @field_validator("start")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("start needs a UTC offset, e.g. 2020-06-21T00:00:00+08:00")
+        return v
