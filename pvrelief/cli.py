@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "pvrelief.cmd_spool",
     "pvrelief.cmd_devices",
     "pvrelief.cmd_allocate",
+    "pvrelief.cmd_grafana",
 )
 
 for _name in COMMAND_MODULES:

@@ -1,0 +1,113 @@
+"""A two-plant fleet, simulated and collected into a real InfluxDB, for the dashboards' queries.
+
+Plant p1 has Huawei SUN2000 inverters (they report insulation resistance and temperature,
+SunSpec inverters do not) and one of them raises alarm 2064 for a window, so the fault panels
+have data; plant p2 has Sungrow inverters. Each plant has a settlement meter. A few
+``revenue`` points are written as the allocator writes them (allocator/revenue_points.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from collector.clock import SimClock
+from collector.runner import Collector
+from collector.sinks.influx import InfluxSink
+from config.loader import load_config
+from pvrelief.services import InfluxServer, free_port
+from simulator.fleet import Fleet
+
+START = "2020-06-21T11:00:00+08:00"  # late morning on the solstice in Gonghe: all running
+POLLS = 12  # a simulated 12 minutes at least: SILENT is silent for 7 of them
+SILENT = "p2-inv-03"  # stops answering after 5 simulated minutes: communication lost
+FAULTY = "p1-inv-02"  # `repeat: 3` names the copies <id>-01 .. <id>-03
+MONTH_START = datetime(2020, 5, 31, 16, tzinfo=UTC)  # 2020-06-01 00:00 Asia/Shanghai
+
+
+def _village(pid: str, port: int, profile: str, meter: str) -> dict[str, Any]:
+    return {"id": "v" + pid[1:], "plants": [{
+        "id": pid, "capacity_kwp_dc": 300, "capacity_kw_ac": 250,
+        "latitude": 36.27, "longitude": 100.62, "altitude_m": 2800,
+        "devices": [
+            {"id": f"{pid}-inv", "profile": profile, "port": port, "unit_id": 1,
+             "repeat": 3, "poll_interval_s": 60},
+            {"id": f"{pid}-meter", "profile": meter, "port": port, "unit_id": 100,
+             "poll_interval_s": 60},
+        ],
+    }]}
+
+
+def fleet_config(tmp_path: Path, influx_url: str, database: str) -> Path:
+    cfg = {
+        "site": {"id": "grafana-test"},
+        "influxdb": {"url": influx_url, "database": database, "linger_s": 0.2,
+                     "spool_dir": str(tmp_path / "spool")},
+        "collector": {"timeout_s": 1.0},
+        "simulator": {"start": START, "speed": 600, "seed": 11, "tick_s": 10, "faults": [
+            # from the 3rd simulated minute to the end: the fault is still active at the end
+            {"device": FAULTY, "kind": "fault_code", "code": 2064, "from": 180},
+            {"device": SILENT, "kind": "no_answer", "from": 300},
+        ]},
+        "counties": [{"id": "gonghe", "townships": [{"id": "t1", "villages": [
+            _village("p1", free_port(), "huawei-sun2000", "sunspec-meter"),
+            _village("p2", free_port(), "sungrow-sg", "chint-dtsu666"),
+        ]}]}],
+    }
+    path = tmp_path / "fleet.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
+
+
+async def _wait_until(predicate: Any, timeout: float, what: str) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"not met within {timeout:g} s: {what}")
+        await asyncio.sleep(0.05)
+
+
+async def fill(tmp_path: Path, influxdb: InfluxServer, database: str) -> None:
+    """Run simulator and collector until every device was polled POLLS times."""
+    cfg = load_config(fleet_config(tmp_path, influxdb.url, database))
+    clock = SimClock.starting(cfg.simulator.start, cfg.simulator.speed)
+    sink = InfluxSink(cfg.influxdb)
+    collector = Collector(cfg, sink.put, clock)
+    async with Fleet(cfg, clock):
+        await sink.start()
+        await collector.start()
+        try:
+            # the silent device's polls fail (and back off): only the others are counted
+            await _wait_until(lambda: all(p.state.polls >= POLLS for p in collector.pollers
+                                          if p.device.id != SILENT),
+                              60, f"every answering device polled {POLLS} times")
+        finally:
+            await collector.stop()
+            await sink.close()
+    write_revenue(influxdb, database)
+
+
+def revenue_line(plant: str, village: str, period: str, at: datetime, net_fen: int) -> str:
+    """One point as allocator.revenue_points.revenue_lines writes it (same fields and tags)."""
+    fen = {"gross_fen": net_fen + 500, "grid_part_fen": net_fen // 2,
+           "subsidy_part_fen": net_fen - net_fen // 2 + 500, "deductions_fen": 500,
+           "net_fen": net_fen}
+    fields = [f"{k}={v}i" for k, v in fen.items()]
+    fields += [f"{k[:-4]}_yuan={v / 100:.2f}" for k, v in fen.items()]
+    fields.append(f"energy_kwh={net_fen / 75:.3f}")
+    ts = int(at.timestamp()) * 10**9
+    return f"revenue,plant={plant},village={village},period={period} {','.join(fields)} {ts}"
+
+
+def write_revenue(influxdb: InfluxServer, database: str) -> None:
+    lines = [revenue_line("p1", "v1", "2020-06", MONTH_START, 3_200_000),
+             revenue_line("p2", "v2", "2020-06", MONTH_START, 2_900_000)]
+    r = httpx.post(f"{influxdb.url}/write", params={"db": database, "precision": "ns"},
+                   content="\n".join(lines).encode(), timeout=10, trust_env=False)
+    assert r.status_code == 204, r.text
