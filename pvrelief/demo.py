@@ -231,4 +231,7 @@ def run_demo(cfg: Config, var: Path = DEFAULT_VAR / "demo", keep_running: bool =
             "query them, e.g.\n  curl -G " + server.url + "/query --data-urlencode db=" +
             cfg.influxdb.database + " --data-urlencode "
             "\"q=SELECT spread(e_export_kwh) FROM meter GROUP BY plant\"")  # sim time is 2020
+        console.print("Grafana (11.6): provision grafana/provisioning/ with INFLUX_URL set to that "
+                      "InfluxDB, or `pvrelief grafana push --url ...`; the dashboards' time "
+                      "range should cover 2020-06-21 (Asia/Shanghai).")
         return 0 if worst < 1.0 else 1
