@@ -29,19 +29,20 @@ def _scan(port: int, unit: int) -> dict[int, object]:
         device.close()
 
 
-@pytest.fixture
-def fleet_config(tmp_path: Path):
-    # real time: the registers change at most once (a 10 s tick) while pysunspec2 reads them
-    return load_config(small_fleet_config(tmp_path, "http://127.0.0.1:9", "unused", speed=1,
-                                          inverters=1))
+async def _scan_running_fleet(tmp_path: Path, unit: int, device: str
+                              ) -> tuple[dict[int, object], dict[str, float]]:
+    """Serve a small fleet in real time (registers change at most once, a 10 s tick, while
+    pysunspec2 reads them); scan ``unit`` with pysunspec2; return its models and the truth."""
+    cfg = load_config(small_fleet_config(tmp_path, "http://127.0.0.1:9", "unused", speed=1,
+                                         inverters=1))
+    port = cfg.devices()[0][1].port
+    async with Fleet(cfg, SimClock.starting(cfg.simulator.start, cfg.simulator.speed)) as fleet:
+        models = await asyncio.to_thread(_scan, port, unit)
+        return models, dict(fleet.devices[device].published)
 
 
-async def test_pysunspec2_discovers_and_decodes_the_inverter(fleet_config) -> None:
-    port = fleet_config.devices()[0][1].port
-    clock = SimClock.starting(fleet_config.simulator.start, fleet_config.simulator.speed)
-    async with Fleet(fleet_config, clock) as fleet:
-        models = await asyncio.to_thread(_scan, port, 1)
-        truth = dict(fleet.devices["p1-inv"].published)
+async def test_pysunspec2_discovers_and_decodes_the_inverter(tmp_path: Path) -> None:
+    models, truth = await _scan_running_fleet(tmp_path, 1, "p1-inv")
     assert sorted(models) == [1, 103, 160]
     assert models[1].SN.value == "P1-INV"
     inverter = models[103]
@@ -54,12 +55,8 @@ async def test_pysunspec2_discovers_and_decodes_the_inverter(fleet_config) -> No
     assert mppt.module[0].DCV.cvalue == pytest.approx(truth["pv1_v_v"], rel=0.01)
 
 
-async def test_pysunspec2_discovers_and_decodes_the_meter(fleet_config) -> None:
-    port = fleet_config.devices()[0][1].port
-    clock = SimClock.starting(fleet_config.simulator.start, fleet_config.simulator.speed)
-    async with Fleet(fleet_config, clock) as fleet:
-        models = await asyncio.to_thread(_scan, port, 100)
-        truth = dict(fleet.devices["p1-meter"].published)
+async def test_pysunspec2_discovers_and_decodes_the_meter(tmp_path: Path) -> None:
+    models, truth = await _scan_running_fleet(tmp_path, 100, "p1-meter")
     assert sorted(models) == [1, 203]
     meter = models[203]
     assert meter.TotWhExp.cvalue / 1000 == pytest.approx(truth["e_export_kwh"], rel=1e-4)
