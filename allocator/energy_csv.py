@@ -86,11 +86,25 @@ def _ranges(days: list[date]) -> str:
     return ", ".join(out)
 
 
+def decode_utf8(raw: bytes, name: str) -> str:
+    """UTF-8 text, with or without a BOM; anything else (GBK from Excel...) is an EnergyError."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        bom = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
+        offset = e.start + bom
+        line = raw.count(b"\n", 0, offset) + 1
+        raise EnergyError(
+            f"{name}:{line}: not UTF-8 (byte 0x{raw[offset]:02x} at byte offset {offset}); "
+            f"save the file as UTF-8 (Excel: \"CSV UTF-8\"); GBK/ANSI text is not guessed at"
+        ) from None
+
+
 def load_energy_csv(path: Path, period: Period, plant_ids: list[str]) -> EnergyTable:
     try:
         raw = path.read_bytes()
     except OSError as e:
         raise EnergyError(f"cannot read {path}: {e.strerror}") from e
-    table = parse_energy_csv(raw.decode("utf-8-sig"), period, plant_ids, str(path))
+    table = parse_energy_csv(decode_utf8(raw, str(path)), period, plant_ids, str(path))
     return EnergyTable(table.period, table.plant_ids, table.wh, table.flags, str(path),
                        hashlib.sha256(raw).hexdigest())

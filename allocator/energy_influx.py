@@ -14,6 +14,8 @@ time-zone rule (or a reading exactly at midnight) would silently get wrong.
   so a dip and its recovery are not billed twice. Both are flagged.
 - One day without readings, with readings on both neighbouring days: the counter at its
   closing midnight is interpolated linearly in time between the readings around it; flagged.
+  Readings are fetched from two days before the period to one day after it, so its first
+  and its last day can be interpolated too.
 - Two or more days in a row without readings: an EnergyError naming plant and days (the
   total is known but not how it splits over days; give those days in a CSV instead).
 """
@@ -34,6 +36,12 @@ from allocator.periods import Period
 
 MEASUREMENT, FIELD = "meter", "e_export_kwh"
 _EXTRA_BEFORE = 2  # days fetched before the period: a baseline, and its interpolation
+_EXTRA_AFTER = 1  # the day after: its readings let a period's last day be interpolated
+
+
+def _window(period: Period) -> tuple[date, int]:
+    """First day and number of days fetched: the period with its extra days on either side."""
+    return period.start - timedelta(days=_EXTRA_BEFORE), period.days + _EXTRA_BEFORE + _EXTRA_AFTER
 
 
 def local_midnights_ns(first: date, count: int, tz: str) -> np.ndarray:
@@ -74,8 +82,7 @@ def fetch_readings(url: str, db: str, plant: str, device: str, start_ns: int, en
 def daily_energy(plant: str, period: Period, t: np.ndarray, wh: np.ndarray,
                  tz: str) -> tuple[np.ndarray, list[EnergyFlag]]:
     """Per-day Wh for the period from raw counter readings; see the module docstring."""
-    first = period.start - timedelta(days=_EXTRA_BEFORE)
-    n = period.days + _EXTRA_BEFORE
+    first, n = _window(period)
     mid = local_midnights_ns(first, n + 1, tz)
     day_of = np.searchsorted(mid, t, side="left") - 1  # reading at a midnight closes that day
     energy = np.zeros(n, dtype=np.int64)
@@ -120,7 +127,7 @@ def daily_energy(plant: str, period: Period, t: np.ndarray, wh: np.ndarray,
         flags.append(EnergyFlag(plant, days[m], "interpolated",
                                 f"no readings; counter at the closing midnight interpolated "
                                 f"linearly: {energy[m] / 1000:.3f} kWh"))
-    inside = slice(_EXTRA_BEFORE, n)
+    inside = slice(_EXTRA_BEFORE, _EXTRA_BEFORE + period.days)
     bad = (unknown | (~has & ~interpolated))[inside]
     if not t.size or bad.any():
         missing = [days[_EXTRA_BEFORE + i] for i in np.flatnonzero(bad)] or period.dates()
@@ -135,8 +142,8 @@ def daily_energy(plant: str, period: Period, t: np.ndarray, wh: np.ndarray,
 def read_energy(url: str, db: str, inputs: Inputs, period: Period,
                 timeout: float = 60.0) -> EnergyTable:
     plant_ids = sorted(inputs.plants)
-    mid = local_midnights_ns(period.start - timedelta(days=_EXTRA_BEFORE),
-                             period.days + _EXTRA_BEFORE + 1, inputs.timezone)
+    first, n = _window(period)
+    mid = local_midnights_ns(first, n + 1, inputs.timezone)
     rows, flags = [], []
     with httpx.Client(timeout=timeout) as client:
         for pid in plant_ids:

@@ -10,8 +10,16 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from allocator.errors import InputError
 from allocator.model import (
@@ -106,6 +114,16 @@ class AllocationSpec(_Model):
     villages: list[VillageSpec] = Field(min_length=1)
     tariffs: list[TariffSpec] | None = None  # default for plants that list none
     plants: list[PlantSpec] = Field(min_length=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, tz: str) -> str:
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(f"timezone {tz!r} is not a known IANA time zone "
+                             f"(e.g. Asia/Shanghai)") from None
+        return tz
 
 
 class _Located(ValueError):

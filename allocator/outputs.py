@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from allocator.carry import CarryIn
 from allocator.energy import EnergyTable
 from allocator.errors import OutputError
 from allocator.model import DEDUCTION_ITEMS, FEN_PER_WH_U, Inputs
@@ -150,7 +151,7 @@ def plant_rows(a: Allocation, inputs: Inputs) -> list[list[object]]:
 
 
 def summary_json(a: Allocation, inputs: Inputs, energy: EnergyTable,
-                 config_path: str = "") -> dict:
+                 config_path: str = "", carry_in: CarryIn | None = None) -> dict:
     plants = []
     for p, pid in enumerate(a.plant_ids):
         plants.append({
@@ -174,6 +175,8 @@ def summary_json(a: Allocation, inputs: Inputs, energy: EnergyTable,
         "inputs": {
             "config": {"path": config_path, "sha256": inputs.source_sha256},
             "energy": {"source": energy.source, "sha256": energy.source_sha256},
+            "carry_in": None if carry_in is None else {
+                "path": carry_in.path, "sha256": carry_in.sha256, "period": carry_in.period},
         },
         "rules": {
             "money": "integer fen; plant grid and subsidy totals rounded half-up once per period",
@@ -200,7 +203,7 @@ def summary_json(a: Allocation, inputs: Inputs, energy: EnergyTable,
 
 
 def write_outputs(out: Path, a: Allocation, inputs: Inputs, energy: EnergyTable,
-                  config_path: str = "") -> list[Path]:
+                  config_path: str = "", carry_in: CarryIn | None = None) -> list[Path]:
     """Write the CSVs and allocation.json; returns the files written."""
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -211,7 +214,8 @@ def write_outputs(out: Path, a: Allocation, inputs: Inputs, energy: EnergyTable,
                 [["period", "plant_id", "village_id", "part", "fen", "remainder_fen", "reason"]]
                 + [[a.period.label, x.plant_id, x.village_id, x.part, x.fen,
                     fen_text(x.remainder, 6), x.reason()] for x in leftovers(a)]),
-            "allocation.json": (json.dumps(summary_json(a, inputs, energy, config_path),
+            "allocation.json": (json.dumps(summary_json(a, inputs, energy, config_path,
+                                                        carry_in),
                                            ensure_ascii=False, indent=2) + "\n").encode("utf-8"),
         }
         written = []

@@ -55,6 +55,15 @@ class Period:
         return (Period(self.start, day, f"{self.label}<{day}"),
                 Period(day, self.end, f"{self.label}>={day}"))
 
+    @property
+    def kind(self) -> str:
+        """``month``, ``quarter``, ``year``, ``day`` (a preview) or ``custom`` (a split)."""
+        for kind, pattern in (("month", _MONTH), ("quarter", _QUARTER), ("year", _YEAR),
+                              ("day", _DAY)):
+            if pattern.match(self.label):
+                return kind
+        return "custom"
+
     def next(self) -> Period:
         """The following period of the same kind (month, quarter or year)."""
         if _MONTH.match(self.label):

@@ -5,12 +5,12 @@ The CLI (``pvrelief allocate``) is a thin shell over :func:`run`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from allocator.allocate import allocate_compiled
+from allocator.carry import CarryIn, read_carry_in
 from allocator.compile import compile_period
 from allocator.energy import EnergyTable
 from allocator.energy_csv import load_energy_csv
@@ -20,6 +20,8 @@ from allocator.model import Inputs
 from allocator.outputs import write_outputs
 from allocator.periods import Period, parse_period
 from allocator.result import Allocation
+
+__all__ = ["CarryIn", "InfluxTarget", "allocate", "allocate_periods", "read_carry_in", "run"]
 
 
 def allocate(inputs: Inputs, period: Period, energy: EnergyTable,
@@ -37,15 +39,6 @@ def allocate_periods(inputs: Inputs, energies: list[EnergyTable],
         out.append(allocate(inputs, energy.period, energy, carry))
         carry = out[-1].carry_out()
     return out
-
-
-def read_carry_in(path: Path) -> dict[str, int]:
-    """Per-plant carry-forward from a previous period's allocation.json."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        return {p["plant_id"]: int(p["carry_forward_fen"]) for p in doc["plants"]}
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise InputError(f"{path}: not a previous allocation.json ({e})") from e
 
 
 @dataclass(frozen=True)
@@ -67,9 +60,9 @@ def run(config: Path, period_text: str, out: Path, energy_csv: Path | None = Non
         energy = read_energy(influx.url, influx.db, inputs, period)
     else:
         raise InputError("give --energy-csv FILE or --influx-url URL --influx-db DB")
-    carry = read_carry_in(carry_in) if carry_in else None
-    result = allocate(inputs, period, energy, carry)
-    write_outputs(out, result, inputs, energy, str(config))
+    carry = read_carry_in(carry_in, period, plant_ids) if carry_in else None
+    result = allocate(inputs, period, energy, carry.fen if carry else None)
+    write_outputs(out, result, inputs, energy, str(config), carry)
     from allocator.statements import write_statements
 
     write_statements(out / "statements", result, inputs)

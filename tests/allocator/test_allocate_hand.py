@@ -85,3 +85,27 @@ def test_hand_case_equals_the_reference() -> None:
         ref = allocate_reference(inputs, energy.period, energy, carry)
         assert ref.canonical() == result.canonical()
         carry = ref.carry_out()
+
+
+def test_usage_ties_follow_the_global_column_order_not_the_villages_own() -> None:
+    """README: ties go to the category first in the usage column order (first appearance over
+    villages sorted by id), so b's tie goes to `jobs` although b lists `collective` first."""
+    text = YAML.replace("usage_split: {collective: 60, jobs_and_rewards: 40}\n", "")
+    text = text.replace("{id: a, name: 甲村}", "{id: a, name: 甲村, usage_split: {jobs: 1, "
+                                               "collective: 1}}")
+    text = text.replace("{id: b, name: 乙村, usage_split: {}}",
+                        "{id: b, name: 乙村, usage_split: {collective: 1, jobs: 1}}")
+    text = text.split("    deductions:")[0]
+    inputs = parse_inputs(text)
+    period = parse_period("2020-07")
+    energy = parse_energy_csv("date,plant_id,kwh\n" + "".join(
+        f"{d},p,{1 if d.day == 1 else 0}\n" for d in period.dates()), period, ["p"])
+    (result,) = allocate_periods(inputs, [energy])
+    # 1 kWh: grid 32 fen (16/16), subsidy 43 fen (22/21, the a/b tie to a); nets 38 and 37
+    assert result.net_fen.tolist() == [38, 37, 0]
+    assert result.usage_names == ["jobs", "collective"]
+    keys = zip(result.usage_pair.tolist(), result.usage_cat.tolist(), strict=True)
+    rows = dict(zip(keys, result.usage_fen.tolist(), strict=True))
+    assert rows == {(0, 0): 19, (0, 1): 19, (1, 0): 19, (1, 1): 18}
+    ref = allocate_reference(inputs, period, energy, {})
+    assert ref.canonical() == result.canonical()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hand_case import YAML
 
 from allocator.compile import compile_period
-from allocator.energy_csv import parse_energy_csv
+from allocator.energy_csv import load_energy_csv, parse_energy_csv
 from allocator.errors import EnergyError, InputError
-from allocator.inputs import parse_inputs
+from allocator.inputs import load_inputs, parse_inputs
 from allocator.periods import parse_period
 
 
@@ -100,3 +102,37 @@ def test_period_parsing() -> None:
     for bad in ("2020-13", "2020Q5", "20-06", "June"):
         with pytest.raises(InputError):
             parse_period(bad)
+
+
+def test_energy_csv_must_be_utf8_with_or_without_bom(tmp_path: Path) -> None:
+    period = parse_period("2020-06")
+    text = "date,plant_id,kwh\n" + "".join(f"{d},p,1\n" for d in period.dates())
+    text += "2020-07-01,其他电站,5\n"  # a row of another plant, in Chinese
+    for name, data in (("plain.csv", text.encode("utf-8")),
+                       ("bom.csv", text.encode("utf-8-sig"))):
+        (tmp_path / name).write_bytes(data)
+        assert load_energy_csv(tmp_path / name, period, ["p"]).wh.sum() == 30_000
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes(text.encode("gbk"))  # Excel's "CSV" on Chinese Windows
+    offset = len(text.encode("utf-8").split("其".encode())[0])
+    with pytest.raises(EnergyError) as e:
+        load_energy_csv(gbk, period, ["p"])
+    assert f"{gbk}:32: not UTF-8 (byte 0x{'其'.encode('gbk')[0]:02x} at byte offset " \
+           f"{offset})" in str(e.value)
+    assert "save the file as UTF-8" in str(e.value)
+    (tmp_path / "gbk-bom.csv").write_bytes(b"\xef\xbb\xbf" + text.encode("gbk"))
+    with pytest.raises(EnergyError, match=rf"gbk-bom.csv:32: .* byte offset {offset + 3}\)"):
+        load_energy_csv(tmp_path / "gbk-bom.csv", period, ["p"])
+
+
+def test_unknown_timezone_names_file_and_line(tmp_path: Path) -> None:
+    msg = _error("timezone: Asia/Shangai\n" + YAML)
+    assert "alloc.yaml:1: timezone: " in msg and "'Asia/Shangai' is not a known IANA time zone" \
+        in msg
+    assert "alloc.yaml:1: timezone:" in _error("timezone: ../etc/passwd\n" + YAML)
+    path = tmp_path / "main.yaml"
+    path.write_text("site: x\nallocation:\n  timezone: Mars/Olympus\n" + "".join(
+        f"  {line}\n" for line in YAML.strip().splitlines()), encoding="utf-8")
+    with pytest.raises(InputError, match=rf"{path}:3: allocation.timezone: .*'Mars/Olympus'"):
+        load_inputs(path)
+    assert parse_inputs("timezone: UTC\n" + YAML).timezone == "UTC"

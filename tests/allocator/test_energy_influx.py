@@ -164,3 +164,40 @@ def test_allocate_from_influx_writes_revenue_points(influxdb: InfluxServer, infl
     run(EXAMPLE, "2020-06", tmp_path, influx=InfluxTarget(influxdb.url, influx_db))
     again = influxdb.query('SELECT count("net_fen") FROM "revenue"', influx_db)
     assert again[0]["values"][0][1] == int(np.asarray(result.pair_plant).size)
+
+
+def test_a_missing_last_day_is_interpolated_from_the_next_month(influxdb: InfluxServer,
+                                                                influx_db: str) -> None:
+    gap = date(2020, 6, 30)
+    lines, _ = _meter_lines(date(2020, 5, 29), date(2020, 7, 2), skip={gap})
+    _write(influxdb, influx_db, lines)
+    table = read_energy(influxdb.url, influx_db, load_inputs(EXAMPLE), parse_period("2020-06"))
+    for p, plant in enumerate(table.plant_ids):
+        # last reading 06-30 00:00, next 07-01 01:00: 24/25 of the gap's 10 h of sun
+        step = round(HOURLY_KWH[plant] * 1000)
+        assert table.wh[p, 29] == 10 * step * 24 // 25
+    assert {(f.plant_id, f.day, f.kind) for f in table.flags} == {
+        (p, gap, "interpolated") for p in table.plant_ids}
+
+
+def test_a_missing_last_day_without_the_next_day_is_an_error(influxdb: InfluxServer,
+                                                             influx_db: str) -> None:
+    lines, _ = _meter_lines(date(2020, 5, 29), date(2020, 6, 29))
+    _write(influxdb, influx_db, lines)
+    with pytest.raises(EnergyError, match=r"plant gonghe-central: meter energy unknown on "
+                                          r"2020-06-30 "):
+        read_energy(influxdb.url, influx_db, load_inputs(EXAMPLE), parse_period("2020-06"))
+
+
+def test_a_missing_first_day_is_interpolated_from_the_month_before(influxdb: InfluxServer,
+                                                                   influx_db: str) -> None:
+    gap = date(2020, 6, 1)
+    lines, expected = _meter_lines(date(2020, 5, 29), date(2020, 7, 2), skip={gap})
+    _write(influxdb, influx_db, lines)
+    table = read_energy(influxdb.url, influx_db, load_inputs(EXAMPLE), parse_period("2020-06"))
+    for p, plant in enumerate(table.plant_ids):
+        step = round(HOURLY_KWH[plant] * 1000)
+        assert table.wh[p, 0] == 10 * step * 24 // 25
+        assert table.wh[p, 0] + table.wh[p, 1] == 10 * step + expected[(plant, date(2020, 6, 2))]
+    assert {(f.plant_id, f.day, f.kind) for f in table.flags} == {
+        (p, gap, "interpolated") for p in table.plant_ids}
