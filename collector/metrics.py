@@ -28,6 +28,7 @@ COUNTERS = {
     "sink_auth_failures": "write attempts refused with 401/403",
     "spool_corrupt_bytes": "damaged spool bytes skipped (a torn or corrupt record)",
     "spool_errors": "failed appends to the spool (disk full, I/O error)",
+    "sink_internal_errors": "unexpected errors in sink tasks (quarantine, cursor, fsync), retried",
 }
 GAUGES = {
     "spool_bytes": "bytes of the spool on disk",

@@ -33,7 +33,7 @@ from collector.metrics import Metrics
 from collector.reading import Reading
 from collector.sinks.influx_http import InfluxWriter
 from collector.sinks.quarantine import quarantine
-from collector.sinks.spool import Pos, Record, Spool
+from collector.sinks.spool import Pos, Record, Spool, SpoolWrittenError
 from config.influx import InfluxSettings
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,7 @@ class InfluxSink:
         self._down_logged = 0.0
         self._replay_ranges: list[tuple[Pos, Pos | None]] = []  # appended while down
         self._start_pos: Pos = (0, 0)
+        self._broken: dict[str, str] = {}  # task -> last unexpected error, until it recovers
 
     async def __aenter__(self) -> InfluxSink:
         await self.start()
@@ -137,13 +138,17 @@ class InfluxSink:
             self.state = State.CLOSED
             return
         self.state = State.CLOSING
+        deadline = time.monotonic() + self.settings.close_timeout_s
         self._flush()
+        if self._pending:  # the spool cannot be written: try InfluxDB directly, then count
+            await self._write_pending_directly(deadline)
         self._data.set()
         if self._linger_task is not None:
             self._linger_task.cancel()
         senders = asyncio.gather(*self._tasks, return_exceptions=True)
         try:
-            await asyncio.wait_for(asyncio.shield(senders), self.settings.close_timeout_s)
+            await asyncio.wait_for(asyncio.shield(senders),
+                                   max(0.0, deadline - time.monotonic()))
         except TimeoutError:
             log.warning("InfluxDB sink closing with %d bytes undelivered; they stay in %s",
                         self._spool.backlog_bytes, self.settings.spool_dir)
@@ -154,10 +159,48 @@ class InfluxSink:
         with contextlib.suppress(asyncio.CancelledError):
             if self._linger_task is not None:
                 await self._linger_task
-        self._spool.close()
+        try:
+            self._spool.close()
+        except Exception as e:  # still close the client and end CLOSED
+            log.error("closing the spool %s failed: %s", self.settings.spool_dir, e)
         self._gauges()
         await self._writer.aclose()
         self.state = State.CLOSED
+
+    async def _write_pending_directly(self, deadline: float) -> None:
+        """close() with readings the spool refused: POST them now, or count them as dropped."""
+        size = self.settings.batch_size
+        while self._pending:
+            batch = self._pending[:size]
+            body = encode(batch, self.settings.precision)
+            count = body.count(b"\n")
+            left = deadline - time.monotonic()
+            try:
+                if left <= 0:
+                    raise TimeoutError("close_timeout_s is over")
+                bad = await asyncio.wait_for(
+                    self._writer.write(body, self.settings.precision), left)
+            except Exception as e:  # whatever it is, these readings are lost
+                lost = len(self._pending)
+                self._pending.clear()
+                self.metrics.inc("readings_dropped", lost)
+                log.error("closing: the spool cannot be written and InfluxDB did not take "
+                          "them (%s): dropped %d readings", e, lost)
+                return
+            if bad:
+                try:
+                    n = quarantine(self.settings.quarantine_path, bad, self.settings.precision,
+                                   fsync=self.settings.fsync != "never")
+                    self.metrics.inc("readings_quarantined", n)
+                except OSError as e:
+                    self.metrics.inc("readings_dropped", len(bad))
+                    log.error("closing: cannot quarantine %d refused lines (%s): dropped them",
+                              len(bad), e)
+            self.metrics.inc("readings_written", count - len(bad))
+            self.metrics.inc("readings_empty", len(batch) - count)
+            del self._pending[: len(batch)]
+        log.warning("closing: the spool could not be written; the readings held in memory "
+                    "were written to InfluxDB directly")
 
     @property
     def caught_up(self) -> bool:
@@ -174,6 +217,9 @@ class InfluxSink:
             if count:
                 try:
                     self._spool.append(body, count, self.settings.precision)
+                except SpoolWrittenError as e:  # on disk: it counts as spooled, not again
+                    self.metrics.inc("spool_errors")
+                    log.error("%s", e)
                 except (OSError, SpoolError) as e:
                     self._spool_failed(e)
                     return
@@ -199,6 +245,7 @@ class InfluxSink:
     async def _linger_loop(self) -> None:
         linger = self.settings.linger_s
         tick = min(linger, self.settings.fsync_interval_s)
+        backoff = self._new_backoff()
         while True:
             timeout = tick
             if self._pending:
@@ -206,33 +253,83 @@ class InfluxSink:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake_linger.wait(), timeout)
             self._wake_linger.clear()
-            if self._pending and time.monotonic() - self._pending_since >= linger:
-                self._flush()
-            self._spool.maybe_sync()
+            try:
+                if self._pending and time.monotonic() - self._pending_since >= linger:
+                    self._flush()
+                self._spool.maybe_sync()
+            except Exception as e:  # an fsync error must not end the task
+                self._internal_error("linger", e)
+                await asyncio.sleep(backoff.next())
+                continue
+            self._internal_ok("linger")
+            backoff = self._new_backoff()
 
     # ---- spool -> InfluxDB -----------------------------------------------------------------
     async def _send_loop(self) -> None:
+        """Deliver records in order. No exception but cancellation ends this task: an error
+        (quarantine file, cursor, spool read) is logged, reported, backed off and retried with
+        the record kept outstanding."""
+        task = asyncio.current_task()
+        name = task.get_name() if task is not None else "sender"
+        backoff = self._new_backoff()
+        rec: Record | None = None
+        delivered = False
         while True:
-            rec = self._spool.next_record()
-            if rec is None:
-                if self.state is not State.RUNNING:
-                    return
-                self._data.clear()
-                await self._data.wait()
+            try:
+                if rec is None:
+                    rec = self._spool.next_record()
+                    if rec is None:
+                        if self.state is not State.RUNNING:
+                            return
+                        self._data.clear()
+                        await self._data.wait()
+                        continue
+                if not delivered:
+                    await self._deliver(rec)
+                    delivered = True
+                self._spool.ack(rec)
+                rec, delivered = None, False
+                self._gauges()
+            except Exception as e:  # CancelledError is not an Exception
+                self._internal_error(name, e)
+                await asyncio.sleep(backoff.next())
                 continue
-            await self._deliver(rec)
-            self._spool.ack(rec)
-            self._gauges()
+            self._internal_ok(name)
+            backoff = self._new_backoff()
+
+    def _new_backoff(self) -> Backoff:
+        return Backoff(self.settings.retry_initial_s, self.settings.retry_max_s)
+
+    def _internal_error(self, where: str, e: Exception) -> None:
+        self.metrics.inc("sink_internal_errors")
+        self._broken[where] = f"{type(e).__name__}: {e}"
+        log.error("InfluxDB sink %s failed, retrying with backoff: %s", where, e,
+                  exc_info=not isinstance(e, OSError))
+        self.metrics.set_problem("sink", "; ".join(f"{k}: {v}" for k, v in
+                                                   sorted(self._broken.items())))
+
+    def _internal_ok(self, where: str) -> None:
+        if self._broken.pop(where, None) is None:
+            return
+        log.warning("InfluxDB sink %s works again", where)
+        if self._broken:
+            self.metrics.set_problem("sink", "; ".join(f"{k}: {v}" for k, v in
+                                                       sorted(self._broken.items())))
+        else:
+            self.metrics.set_problem("sink", None)
 
     async def _deliver(self, rec: Record) -> None:
         backoff = Backoff(self.settings.retry_initial_s, self.settings.retry_max_s)
         retried = False
+        created = False  # one immediate retry after CREATE DATABASE, then the backoff path
         while True:
             t0 = time.monotonic()
             try:
                 bad = await self._writer.write(rec.body, rec.precision)
             except SinkTargetMissing as e:
-                if self.settings.create_database and await self._writer.create_database():
+                if (not created and self.settings.create_database
+                        and await self._writer.create_database()):
+                    created = True
                     log.warning("%s: created the database, retrying", e)
                     continue
                 self._failed(e, loud=True)

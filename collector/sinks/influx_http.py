@@ -64,7 +64,16 @@ class InfluxWriter:
             r = await self._client.post(f"{self.base}/query", params={"q": q})
         except httpx.HTTPError:
             return False
-        return r.status_code == 200
+        if r.status_code != 200:
+            return False
+        try:  # a statement error is a 200 with {"results": [{"error": ...}]}
+            err = (r.json().get("results") or [{}])[0].get("error")
+        except (ValueError, AttributeError, IndexError):
+            return False
+        if err:
+            log.error("CREATE DATABASE %r failed: %s", self.settings.database, err)
+            return False
+        return True
 
     async def post(self, body: bytes, precision: str) -> None:
         if not body:

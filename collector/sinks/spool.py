@@ -45,6 +45,14 @@ FsyncPolicy = Literal["always", "interval", "never"]
 Pos = tuple[int, int]  # (segment number, byte offset)
 
 
+class SpoolWrittenError(SpoolError):
+    """The record is in the spool, but a later step (fsync, rollover, cap) failed."""
+
+    def __init__(self, pos: Pos, message: str) -> None:
+        super().__init__(message)
+        self.pos = pos
+
+
 @dataclass(frozen=True, slots=True)
 class Record:
     pos: Pos
@@ -119,35 +127,64 @@ class Spool:
         return self
 
     def close(self) -> None:
-        if self._wfd >= 0:
-            self.sync()
-            os.close(self._wfd)
-            self._wfd = -1
-        self._close_reader()
-        self.save_cursor(force=True)
-        if self._lock_fd >= 0:
-            os.close(self._lock_fd)
-            self._lock_fd = -1
+        """Sync, close, save the cursor, unlock: each step runs even if an earlier one raised
+        (the first error is raised at the end)."""
+        try:
+            try:
+                if self._wfd >= 0:
+                    self.sync()
+            finally:
+                try:
+                    if self._wfd >= 0:
+                        os.close(self._wfd)
+                finally:
+                    self._wfd = -1
+                    try:
+                        self._close_reader()
+                    finally:
+                        self.save_cursor(force=True)
+        finally:
+            if self._lock_fd >= 0:
+                os.close(self._lock_fd)
+                self._lock_fd = -1
 
     # ---- writing ---------------------------------------------------------------------------
     def append(self, body: bytes, count: int, precision: str) -> Pos:
         data = encode_record(body, count, precision)
         if len(data) > MAX_RECORD:
             raise SpoolError(f"record of {len(data)} bytes is larger than {MAX_RECORD}")
+        if self._wfd < 0:  # an earlier rollover or write failed: start a fresh segment
+            try:
+                self._new_segment(self._active + 1)
+            except OSError as e:
+                raise SpoolError(f"spool {self.dir}: cannot open a new segment: {e}") from e
         pos = (self._active, self._sizes[self._active])
         view = memoryview(data)
-        while view:
-            n = os.write(self._wfd, view)
-            view = view[n:]
+        done = 0
+        try:
+            while view:
+                n = os.write(self._wfd, view)
+                view = view[n:]
+                done += n
+        except OSError:
+            # A torn record may be at the end of this segment: account for its bytes (the
+            # reader skips the damage) and never append behind it.
+            self._sizes[self._active] += done
+            self._dirty = True
+            self._close_writer()
+            raise
         self._sizes[self._active] += len(data)
         self._dirty = True
-        if self.fsync_policy == "always":
-            self.sync()
-        elif self.fsync_policy == "interval":
-            self.maybe_sync()
-        if self._sizes[self._active] >= self.segment_bytes:
-            self._new_segment(self._active + 1)
-        self._enforce_cap()
+        try:
+            if self.fsync_policy == "always":
+                self.sync()
+            elif self.fsync_policy == "interval":
+                self.maybe_sync()
+            if self._sizes[self._active] >= self.segment_bytes:
+                self._new_segment(self._active + 1)
+            self._enforce_cap()
+        except OSError as e:
+            raise SpoolWrittenError(pos, f"spool {self.dir}: record appended, then {e}") from e
         return pos
 
     def maybe_sync(self) -> None:
@@ -161,10 +198,18 @@ class Spool:
         self._dirty = False
         self._synced_at = time.monotonic()
 
+    def _close_writer(self) -> None:
+        fd, self._wfd = self._wfd, -1  # never keep a closed fd number: the OS reuses it
+        if fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
     def _new_segment(self, seq: int) -> None:
         if self._wfd >= 0:
-            self.sync()
-            os.close(self._wfd)
+            try:
+                self.sync()
+            finally:
+                self._close_writer()
         path = self.dir / segment_name(seq)
         self._wfd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._sizes[seq] = os.fstat(self._wfd).st_size
@@ -230,13 +275,14 @@ class Spool:
 
     def ack(self, rec: Record) -> None:
         """The record is in InfluxDB: move the cursor over every delivered prefix."""
-        if rec.pos not in self._outstanding:
-            return  # its segment was dropped while it was in flight
-        self._outstanding[rec.pos] = None
-        for pos in list(self._outstanding):
-            if self._outstanding[pos] is not None:
-                break
-            del self._outstanding[pos]
+        # Not outstanding: its segment was dropped while it was in flight, or this is a retry
+        # after save_cursor failed. Either way collecting and saving again is what is left.
+        if rec.pos in self._outstanding:
+            self._outstanding[rec.pos] = None
+            for pos in list(self._outstanding):
+                if self._outstanding[pos] is not None:
+                    break
+                del self._outstanding[pos]
         self._collect()
         self.save_cursor()
 
