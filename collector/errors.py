@@ -51,6 +51,7 @@ class SinkAuthError(SinkError):
 #   SinkUnavailable    network error, timeout, 5xx, 429: keep the data, back off, retry
 #   SinkRejected       400/413: the server refused some lines; isolate and quarantine them
 #   SinkTargetMissing  404: no such database/bucket; loud, data kept, retried slowly
+#   SinkRefused        400 about the request, not its lines (a setting): loud, data kept
 #   SpoolError         the spool folder cannot be used (locked by another process, unwritable)
 class SinkUnavailable(SinkError):
     def __init__(self, message: str, retry_after_s: float | None = None) -> None:
@@ -65,6 +66,10 @@ class SinkRejected(SinkError):
 
 
 class SinkTargetMissing(SinkError):
+    pass
+
+
+class SinkRefused(SinkError):
     pass
 
 

@@ -24,6 +24,7 @@ from enum import Enum
 from collector.errors import (
     SinkAuthError,
     SinkError,
+    SinkRefused,
     SinkTargetMissing,
     SinkUnavailable,
     SpoolError,
@@ -336,6 +337,9 @@ class InfluxSink:
                 delay = backoff.next()
             except SinkAuthError as e:
                 self.metrics.inc("sink_auth_failures")
+                self._failed(e, loud=True)
+                delay = backoff.next()
+            except SinkRefused as e:
                 self._failed(e, loud=True)
                 delay = backoff.next()
             except SinkUnavailable as e:

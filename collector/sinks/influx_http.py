@@ -17,7 +17,13 @@ from dataclasses import dataclass
 
 import httpx
 
-from collector.errors import SinkAuthError, SinkRejected, SinkTargetMissing, SinkUnavailable
+from collector.errors import (
+    SinkAuthError,
+    SinkRefused,
+    SinkRejected,
+    SinkTargetMissing,
+    SinkUnavailable,
+)
 from config.influx import InfluxSettings
 
 log = logging.getLogger(__name__)
@@ -94,8 +100,12 @@ class InfluxWriter:
                                 f"{reason}")
         if code == 404:
             raise SinkTargetMissing(f"InfluxDB at {self.base}: {reason} (404)")
-        if code in (400, 413, 422):
-            raise SinkRejected(reason)
+        if code == 413 or (code in (400, 422) and is_about_lines(reason)):
+            raise SinkRejected(reason)  # bisected: halves are re-posted, bad lines quarantined
+        if code in (400, 422):
+            # about the request itself (a setting): quarantining every line would empty the
+            # spool into the quarantine file, so keep the data and say so loudly instead
+            raise SinkRefused(f"InfluxDB at {self.base} refused the request ({code}): {reason}")
         retry_after = None
         if code == 429 or code == 503:
             try:
@@ -128,6 +138,20 @@ class InfluxWriter:
             except SinkRejected as e:
                 bad += await self._isolate(half, precision, e.reason)
         return bad
+
+
+# How InfluxDB 1.x and 2.x word a 400 caused by the lines themselves (parse errors, type
+# conflicts, retention); anything else (e.g. "invalid consistency level") is about the request.
+LINE_LEVEL_REASONS = (
+    "partial write", "unable to parse", "failed to parse", "field type conflict",
+    "beyond retention policy", "invalid field", "invalid number", "invalid boolean",
+    "bad timestamp", "missing field", "missing tag", "max-values-per-tag",
+)
+
+
+def is_about_lines(reason: str) -> bool:
+    low = reason.lower()
+    return any(p in low for p in LINE_LEVEL_REASONS)
 
 
 def _reason(r: httpx.Response) -> str:
