@@ -49,10 +49,6 @@ def kwh_text(wh: int) -> str:
     return str(Decimal(int(wh)).scaleb(-3).quantize(Decimal("0.001")))
 
 
-def yuan_text(fen: int) -> str:
-    return str(Decimal(int(fen)).scaleb(-2).quantize(Decimal("0.01")))
-
-
 def fen_text(exact: Fraction, places: int = 5) -> str:
     """An exact fen amount as a decimal string, cut (not rounded) to ``places``."""
     q = Decimal(exact.numerator) / Decimal(exact.denominator)

@@ -12,7 +12,6 @@ from allocator.model import DEDUCTION_ITEMS
 from allocator.periods import Period
 
 I64 = npt.NDArray[np.int64]
-MONEY_PARTS = ("grid", "subsidy", "deductions")
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,6 @@ _WIDE_DENOM = 2**61  # remainders in [-d, 2d) stay inside int64
 _WIDE_QUOTIENT = 2.0**48  # a float quotient estimate below this is off by less than one
 
 
-def half_up_div(num: int, den: int) -> int:
-    """round(num / den) with halves going up, for num >= 0 and den > 0."""
-    q, r = divmod(num, den)
-    return q + (2 * r >= den)
-
-
 def half_up_div_array(num: npt.NDArray, den: int) -> I64:
     """Element-wise half-up division of non-negative int64 (or object) values by ``den``."""
     # np.divmod has no object loop; // and % do

@@ -34,9 +34,6 @@ class SimClock:
     def now_ns(self) -> int:
         return self.sim_start_ns + int((time.time() - self.wall_anchor) * self.speed * 1e9)
 
-    def now_s(self) -> float:
-        return self.now_ns() / 1e9
-
     def wall_for(self, sim_ns: int) -> float:
         """The time.time() at which the simulated instant ``sim_ns`` comes."""
         return self.wall_anchor + (sim_ns - self.sim_start_ns) / 1e9 / self.speed

@@ -10,8 +10,6 @@ import math
 import struct
 
 SIGNED = {"int16": 16, "sunssf": 16, "int32": 32, "int64": 64}
-UNSIGNED = {"uint16", "enum16", "bitfield16", "count", "pad", "uint32", "acc32", "bitfield32",
-            "enum32", "uint64", "acc64"}
 
 # "Not implemented" values by family and type (SunSpec spec; Huawei interface definitions).
 SENTINELS: dict[str, dict[str, tuple[int, ...]]] = {

@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 
 CounterKind = Literal["lifetime", "daily"]
 EventKind = Literal["dip", "reset", "jump", "wrap", "rebase"]
-REJECTED: frozenset[str] = frozenset({"dip", "reset", "jump"})  # the field becomes invalid
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import time
 from dataclasses import dataclass, field
 
 PREFIX = "pvrelief_"
@@ -67,7 +66,6 @@ class Metrics:
         self.write_latency = Histogram()
         self.devices: dict[str, DeviceStats] = {}
         self.problems: dict[str, str] = {}
-        self.started = time.time()
 
     def inc(self, name: str, n: float = 1) -> None:
         self.counters[name] += n  # KeyError on a typo, on purpose

@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from allocator.rounding import half_up_div, largest_remainder
+from allocator.rounding import half_up_div_array, largest_remainder
 
 
 def _brute(total: int, weights: list[int]) -> list[int]:
@@ -58,7 +58,7 @@ def test_exact_ties_go_to_the_lower_rank() -> None:
 
 
 def test_half_up() -> None:
-    assert [half_up_div(n, 10) for n in (4, 5, 6, 15, 25)] == [0, 1, 1, 2, 3]
+    assert half_up_div_array(np.array([4, 5, 6, 15, 25]), 10).tolist() == [0, 1, 1, 2, 3]
 
 
 @settings(max_examples=200, deadline=None)

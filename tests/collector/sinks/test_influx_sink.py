@@ -32,6 +32,13 @@ def settings(server: InfluxServer, db: str, tmp_path: Path, **kw: Any) -> Influx
     return InfluxSettings(**(base | kw))
 
 
+def seed_field_type_conflict(server: InfluxServer, db: str) -> None:
+    """Store p_ac_w as an integer in "meter": float values for it are then refused (400)."""
+    r = httpx.post(f"{server.url}/write", params={"db": db, "precision": "ms"},
+                   content=f"meter,plant=p1,device=m0 p_ac_w=1i {T0_MS - 1}\n")
+    assert r.status_code == 204
+
+
 def readings(n: int, start: int = 0, kind: str = "inverter") -> list[Reading]:
     return [Reading(kind, "p1", d, (T0_MS + i) * 1_000_000, {"p_ac_w": float(i)})
             for i in range(start, start + n) for d in DEVICES]
@@ -106,10 +113,7 @@ async def test_d_lines_refused_with_400_are_quarantined_and_the_rest_written(
     influxdb: InfluxServer, influx_db: str, tmp_path: Path, wait_until: Callable,
     read_points: Callable
 ) -> None:
-    # p_ac_w exists as an integer in "meter": float values for it are a field type conflict.
-    r = httpx.post(f"{influxdb.url}/write", params={"db": influx_db, "precision": "ms"},
-                   content=f"meter,plant=p1,device=m0 p_ac_w=1i {T0_MS - 1}\n")
-    assert r.status_code == 204
+    seed_field_type_conflict(influxdb, influx_db)
     cfg = settings(influxdb, influx_db, tmp_path, batch_size=50)
     metrics = Metrics()
     good = readings(40)

@@ -20,16 +20,18 @@ from collector.sinks import spool as spool_mod
 from collector.sinks.influx import InfluxSink
 from collector.sinks.spool import count_points, list_segments, segment_name
 from pvrelief.services import InfluxServer, free_port
-from tests.collector.sinks.test_influx_sink import T0_MS, readings, settings
+from tests.collector.sinks.test_influx_sink import (
+    readings,
+    seed_field_type_conflict,
+    settings,
+)
 
 
 async def test_sender_survives_an_unwritable_quarantine_file_and_delivers_later(
     influxdb: InfluxServer, influx_db: str, tmp_path: Path, wait_until: Callable,
     read_points: Callable
 ) -> None:
-    r = httpx.post(f"{influxdb.url}/write", params={"db": influx_db, "precision": "ms"},
-                   content=f"meter,plant=p1,device=m0 p_ac_w=1i {T0_MS - 1}\n")
-    assert r.status_code == 204  # float p_ac_w in "meter" is now a field type conflict
+    seed_field_type_conflict(influxdb, influx_db)
     blocker = tmp_path / "blocker"
     blocker.write_text("a regular file: nothing can be created under it\n")
     qfile = blocker / "quarantine.jsonl"
