@@ -1,6 +1,6 @@
 """InfluxDB sink benchmark: the sink vs. bulk POSTs of the same line protocol, same run.
 
-Against one local InfluxDB 1.x started here (pvrelief.services.InfluxServer), each in a fresh
+Against one local InfluxDB 1.x started here (localsite.servers.InfluxServer), each in a fresh
 database, with the same points, batch size and number of concurrent POSTs:
 
   bulk     pre-encoded line protocol POSTed with httpx: what InfluxDB itself takes (baseline)
@@ -41,11 +41,11 @@ from typing import Any
 
 import httpx
 
-from collector.lineprotocol import encode
 from collector.reading import Reading
 from collector.sinks.influx import InfluxSink
 from config.influx import InfluxSettings
-from pvrelief.services import InfluxServer, free_port
+from influx.lineprotocol import encode
+from localsite.servers import InfluxServer, free_port
 
 RESULTS = Path(__file__).parent / "results" / "sink.json"
 POINTS = int(os.environ.get("PVRELIEF_BENCH_SINK_POINTS", "300000"))
@@ -306,7 +306,7 @@ async def bench(server: InfluxServer, work: Path) -> dict[str, Any]:
             "line protocol. sink_vs_bulk_shared_cores lets both use every CPU: on 2 cores "
             "influxd alone saturates both during the bulk run, so there the sink's encoding "
             "competes with influxd for CPU and the ratio measures CPU sharing, not the sink. "
-            "encode_points_per_s is collector.lineprotocol.encode alone on one CPU. "
+            "encode_points_per_s is influx.lineprotocol.encode alone on one CPU. "
             "cpus_busy_in_best_run: CPU-seconds per wall second of each process (client = "
             "this process, 1.0 = one core saturated). The machine "
             "is shared with other work, so absolute rates vary between runs."

@@ -13,17 +13,17 @@ import contextlib
 import logging
 from typing import Any
 
-from collector.clock import SimClock
-from collector.counters import CounterGuard
-from collector.decode import DeviceDecoder
 from collector.errors import DeviceException, SourceError
-from collector.modbus import EndpointOptions, ModbusEndpoint
-from collector.plan import Read
-from collector.poller import Deliver, DevicePoller, NightMode, PollHook
+from collector.pipeline.counters import CounterGuard
 from collector.reading import Reading
-from collector.sunspec_discovery import DiscoveryError, resolve_discovered
+from collector.sources.modbus.decode import DeviceDecoder
+from collector.sources.modbus.discovery import DiscoveryError, resolve_discovered
+from collector.sources.modbus.endpoint import EndpointOptions, ModbusEndpoint
+from collector.sources.modbus.plan import Read
+from collector.sources.modbus.poller import Deliver, DevicePoller, NightMode, PollHook
 from config.profiles import Profile, ProfileRegistry, load_registry
 from config.schema import CollectorSettings, Config, Device, Plant
+from timebase.clock import Clock
 
 METER_HEADROOM = 1.2  # a grid meter sees at most the plant's AC capacity, plus margin
 # Modbus exceptions that mean "no such register here": discovery tries the next base
@@ -34,11 +34,11 @@ STOP_TIMEOUT_S = 10.0
 
 
 class Collector:
-    def __init__(self, config: Config, deliver: Deliver, clock: SimClock | None = None,
+    def __init__(self, config: Config, deliver: Deliver, clock: Clock | None = None,
                  registry: ProfileRegistry | None = None,
                  on_poll: PollHook | None = None) -> None:
         registry = registry or load_registry()
-        self.clock = clock or SimClock.real()
+        self.clock = clock or Clock.real()
         cs = config.collector
         self.endpoints: dict[tuple[str, int], ModbusEndpoint] = {}
         for _, gw in config.gateways():

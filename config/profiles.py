@@ -4,7 +4,7 @@ Two forms of profile exist:
 - ``sunspec:``: a base address and a chain of SunSpec models; model definitions live in
   ``config/profiles/sunspec/model_<id>.yaml`` and addresses follow from point order and size.
   With ``discover: true`` the chain is read from the device at start-up instead
-  (``collector.sunspec_discovery``);
+  (``collector.sources.modbus.discovery``);
 - ``registers:``: a vendor map listing each register's address (Huawei, Sungrow, CHINT ...),
   written as the vendor's document writes it; ``address_offset`` turns that into the wire
   address (Sungrow documents 1-based addresses: offset -1).

@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
         verbose: bool = typer.Option(False, "--verbose", "-v"),
     ) -> None:
         """Simulate a day at the demo site through the real collector and InfluxDB."""
-        from pvrelief.demo import run_demo
+        from localsite.demo import run_demo
 
         setup_logging(verbose)
         raise typer.Exit(run_demo(load_or_exit(config), keep_running=keep_running))

@@ -9,10 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from collector.decode import DeviceDecoder
 from collector.errors import SourceError
-from collector.modbus import ModbusEndpoint
-from collector.scan import ScanResult, parse_units, scan
+from collector.sources.modbus.decode import DeviceDecoder
+from collector.sources.modbus.endpoint import ModbusEndpoint
+from collector.sources.modbus.scan import ScanResult, parse_units, scan
 from config.errors import ConfigError
 from config.loader import load_config
 from config.profiles import ProfileRegistry, load_registry

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import typer
 
-from collector.clock import SimClock
 from config.errors import ConfigError
 from config.loader import load_config
 from config.schema import Config
 from pvrelief.runtime import run_collector, run_simulator
+from timebase.clock import Clock
 
 
 def load_or_exit(path: Path) -> Config:
@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
         """Poll every configured device and write readings to InfluxDB until SIGTERM."""
         setup_logging(verbose)
         cfg = load_or_exit(config)
-        clock = SimClock.load(sim_clock) if sim_clock else SimClock.real()
+        clock = Clock.load(sim_clock) if sim_clock else Clock.real()
         addr = (metrics_host, metrics_port) if metrics_port else None
         asyncio.run(run_collector(cfg, clock, duration, addr))
 
@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
         begin = start or sim.start
         if begin is not None and begin.tzinfo is None:
             raise typer.BadParameter("--start needs a UTC offset, e.g. 2020-06-21T00:00+08:00")
-        clock = SimClock.starting(begin, speed or sim.speed)
+        clock = Clock.starting(begin, speed or sim.speed)
         fleet = asyncio.run(run_simulator(cfg, clock, clock_file, duration))
         if truth is not None:
             truth.write_text(json.dumps(fleet.ground_truth(), indent=1, sort_keys=True))

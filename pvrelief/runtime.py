@@ -12,12 +12,12 @@ import logging
 import signal
 from pathlib import Path
 
-from collector.clock import SimClock
 from collector.metrics import Metrics, MetricsServer
 from collector.runner import Collector
 from collector.sinks.influx import InfluxSink
 from config.schema import Config
 from simulator.fleet import Fleet
+from timebase.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ async def wait_for(stop: asyncio.Event, duration_s: float | None) -> None:
             await asyncio.wait_for(stop.wait(), duration_s)
 
 
-async def run_collector(cfg: Config, clock: SimClock, duration_s: float | None = None,
+async def run_collector(cfg: Config, clock: Clock, duration_s: float | None = None,
                         metrics_addr: tuple[str, int] | None = ("127.0.0.1", 9108)) -> None:
     """Poll until SIGTERM/SIGINT (or ``duration_s``); serve /metrics and /healthz meanwhile."""
     stop = stop_event_on_signals()
@@ -66,7 +66,7 @@ async def run_collector(cfg: Config, clock: SimClock, duration_s: float | None =
     log.info("collector stopped")
 
 
-async def run_simulator(cfg: Config, clock: SimClock, clock_file: Path | None,
+async def run_simulator(cfg: Config, clock: Clock, clock_file: Path | None,
                         duration_s: float | None = None) -> Fleet:
     stop = stop_event_on_signals()
     fleet = Fleet(cfg, clock)

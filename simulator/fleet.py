@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from collector.clock import SimClock
 from config.profiles import ProfileRegistry, load_registry
 from config.schema import Config, Plant
 from simulator.devices import SimInverter, SimMeter
 from simulator.faults import FaultInjector
 from simulator.modbus_server import STOP_TIMEOUT_S, SimServer, UnitBehaviour
 from simulator.physics import PlantPhysics, ac_power_kw, dc_power_kw
+from timebase.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class SimPlant:
 
 
 class Fleet:
-    def __init__(self, config: Config, clock: SimClock,
+    def __init__(self, config: Config, clock: Clock,
                  registry: ProfileRegistry | None = None) -> None:
         self.config = config
         self.clock = clock

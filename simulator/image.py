@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 
-from collector.codec import encode_raw, int_to_words, not_implemented_value
+from collector.sources.modbus.codec import encode_raw, int_to_words, not_implemented_value
 from config.profiles import Point, Profile
 
 HOLE_FILL = 125  # reserved gaps up to this many registers read as 0, as on real devices

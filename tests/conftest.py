@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pvrelief.services import InfluxServer, MosquittoServer
+from localsite.servers import InfluxServer, MosquittoServer
 
 _db_counter = itertools.count()
 

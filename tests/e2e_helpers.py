@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from pvrelief.services import free_port
+from localsite.servers import free_port
 
 
 def small_fleet_config(tmp_path: Path, influx_url: str, database: str, *, speed: float = 600,

@@ -6,13 +6,13 @@ import asyncio
 import bisect
 from pathlib import Path
 
-from collector.clock import SimClock
 from collector.runner import Collector
 from collector.sinks.influx import InfluxSink
 from config.loader import load_config
-from pvrelief.services import InfluxServer
+from localsite.servers import InfluxServer
 from simulator.fleet import Fleet
 from tests.e2e_helpers import small_fleet_config
+from timebase.clock import Clock
 
 
 async def _wait_until(predicate, timeout: float) -> None:
@@ -52,7 +52,7 @@ async def test_stored_counters_match_simulator_within_one_poll(
 ) -> None:
     poll_s = 60.0
     cfg = load_config(small_fleet_config(tmp_path, influxdb.url, influx_db, poll_s=poll_s))
-    clock = SimClock.starting(cfg.simulator.start, cfg.simulator.speed)
+    clock = Clock.starting(cfg.simulator.start, cfg.simulator.speed)
     fleet = RecordingFleet(cfg, clock)
     sink = InfluxSink(cfg.influxdb)
     collector = Collector(cfg, sink.put, clock)
@@ -86,7 +86,7 @@ async def test_every_reading_is_tagged_and_carries_status(
     tmp_path: Path, influxdb: InfluxServer, influx_db: str
 ) -> None:
     cfg = load_config(small_fleet_config(tmp_path, influxdb.url, influx_db, inverters=1))
-    clock = SimClock.starting(cfg.simulator.start, cfg.simulator.speed)
+    clock = Clock.starting(cfg.simulator.start, cfg.simulator.speed)
     sink = InfluxSink(cfg.influxdb)
     async with Fleet(cfg, clock):
         await sink.start()

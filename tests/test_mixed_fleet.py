@@ -15,15 +15,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from collector.clock import SimClock
 from collector.reading import Reading
 from collector.runner import Collector
 from collector.sinks.influx import InfluxSink
 from config.profiles import Point, load_registry
-from pvrelief.services import InfluxServer
+from localsite.servers import InfluxServer
 from simulator.devices import SimDevice
 from simulator.fleet import Fleet
 from tests.simulator.gateway_fleet import Lateness, bounded, gateway_config, wait_until
+from timebase.clock import Clock
 
 POLL_S = 60.0
 SPEED = 60.0  # a poll interval is one real second
@@ -78,7 +78,7 @@ async def test_mixed_fleet_behind_one_gateway_with_a_dead_unit(
         simulator={"tick_s": 3600},  # hold the physics still: exact comparison
         influx={"url": influxdb.url, "database": influx_db, "linger_s": 0.2},
     )
-    clock = SimClock.starting(cfg.simulator.start, cfg.simulator.speed)
+    clock = Clock.starting(cfg.simulator.start, cfg.simulator.speed)
     fleet = Fleet(cfg, clock, registry)
     sink = InfluxSink(cfg.influxdb)
     delivered: list[Reading] = []

@@ -29,13 +29,13 @@ from collector.errors import (
     SinkUnavailable,
     SpoolError,
 )
-from collector.lineprotocol import encode
 from collector.metrics import Metrics
 from collector.reading import Reading
-from collector.sinks.influx_http import InfluxWriter
 from collector.sinks.quarantine import quarantine
 from collector.sinks.spool import Pos, Record, Spool, SpoolWrittenError
 from config.influx import InfluxSettings
+from influx.client import InfluxWriter
+from influx.lineprotocol import encode
 
 log = logging.getLogger(__name__)
 

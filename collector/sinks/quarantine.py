@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from collector.sinks.influx_http import BadLine
+from influx.client import BadLine
 
 
 def quarantine(path: Path, bad: Iterable[BadLine], precision: str, fsync: bool) -> int:

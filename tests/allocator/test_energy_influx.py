@@ -15,7 +15,7 @@ from allocator.errors import EnergyError
 from allocator.inputs import load_inputs
 from allocator.periods import parse_period
 from allocator.pipeline import InfluxTarget, run
-from pvrelief.services import InfluxServer
+from localsite.servers import InfluxServer
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config/examples/allocation-gonghe.yaml"
 SHANGHAI = ZoneInfo("Asia/Shanghai")

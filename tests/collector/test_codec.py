@@ -7,7 +7,12 @@ import struct
 
 import pytest
 
-from collector.codec import decode_raw, encode_raw, is_sentinel, not_implemented_value
+from collector.sources.modbus.codec import (
+    decode_raw,
+    encode_raw,
+    is_sentinel,
+    not_implemented_value,
+)
 
 
 def words_of(fmt: str, value: float) -> list[int]:

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from collector.counters import CounterGuard
-from collector.decode import DeviceDecoder
+from collector.pipeline.counters import CounterGuard
 from collector.reading import Quality, Reading
+from collector.sources.modbus.decode import DeviceDecoder
 from config.profiles import load_registry
 from simulator.image import RegisterImage
 
@@ -148,7 +148,7 @@ def test_a_genuine_reset_becomes_the_new_baseline(caplog: pytest.LogCaptureFixtu
     newest is the new baseline and every later reading is good again."""
     g = guard(max_kw=100.0)
     g.check(at(T0, e_total_kwh=50_000.0))
-    caplog.set_level(logging.DEBUG, logger="collector.counters")
+    caplog.set_level(logging.DEBUG, logger="collector.pipeline.counters")
     after = [0.0, 0.5, 1.0, 1.6, 2.1, 2.9]  # kWh, one reading a minute
     kinds, stored = [], []
     for minute, kwh in enumerate(after, start=1):
@@ -187,7 +187,7 @@ def test_scattered_low_readings_do_not_rebase() -> None:
 def test_repeated_rejections_warn_once_per_state(caplog: pytest.LogCaptureFixture) -> None:
     g = guard()
     g.check(at(T0, e_total_kwh=1000.0))
-    caplog.set_level(logging.DEBUG, logger="collector.counters")
+    caplog.set_level(logging.DEBUG, logger="collector.pipeline.counters")
     for minute in range(1, 30):
         g.check(at(T0 + timedelta(minutes=minute), e_total_kwh=990.0))  # the same dip
     levels = [r.levelno for r in caplog.records]

@@ -12,8 +12,8 @@ import struct
 
 import pytest
 
-from collector.decode import Decoded, DeviceDecoder
 from collector.reading import Quality
+from collector.sources.modbus.decode import Decoded, DeviceDecoder
 from config.profiles import Profile, load_registry
 
 REGISTRY = load_registry()

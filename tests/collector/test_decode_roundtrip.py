@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from collector.decode import DeviceDecoder
+from collector.sources.modbus.decode import DeviceDecoder
 from config.profiles import Point, Profile, load_registry
 from simulator.image import RegisterImage
 

@@ -1,8 +1,9 @@
 """Each profile decodes a device state written by hand from the vendor's own register table.
 
 The register words are packed here with ``struct`` following the document (its types, its word
-order, its address numbering), independently of ``collector.codec``, so a wrong address, gain,
-word order or sign in a profile fails this test.
+order, its address numbering), independently of the collector's codec
+(``collector.sources.modbus.codec``), so a wrong address, gain, word order or sign in a
+profile fails this test.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from collector.decode import DeviceDecoder
 from collector.reading import Quality
+from collector.sources.modbus.decode import DeviceDecoder
 from config.profiles import load_registry
 
 CASES = Path(__file__).resolve().parent.parent / "cases"

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from collector.clock import SimClock
 from collector.reading import Reading
 from collector.runner import Collector, DiscoveringPoller
 from config.schema import Config
-from pvrelief.services import free_port
+from localsite.servers import free_port
 from simulator.fleet import Fleet
 from tests.simulator.gateway_fleet import gateway_config, wait_until
+from timebase.clock import Clock
 
 SPEED = 60.0  # one 60 s poll interval is one real second
 
@@ -40,7 +40,7 @@ def configs(faults: list[dict[str, Any]] | None = None) -> tuple[Config, Config]
 
 async def collect(served: Config, told: Config, enough: int, timeout: float = 30.0
                   ) -> tuple[Fleet, Collector, list[Reading], dict[str, float]]:
-    clock = SimClock.starting(served.simulator.start, served.simulator.speed)
+    clock = Clock.starting(served.simulator.start, served.simulator.speed)
     fleet = Fleet(served, clock)
     got: list[Reading] = []
     truth: dict[str, float] = {}

@@ -5,14 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from collector.clock import SimClock
-from collector.modbus import ModbusEndpoint
-from collector.poller import PollHook
 from collector.reading import Reading
 from collector.runner import Collector
+from collector.sources.modbus.endpoint import ModbusEndpoint
+from collector.sources.modbus.poller import PollHook
 from config.schema import Config
 from simulator.fleet import Fleet
 from tests.simulator.gateway_fleet import Lateness, bounded, gateway_config, inverters, wait_until
+from timebase.clock import Clock
 
 WRITE_CODES = (5, 6, 15, 16, 22, 23)
 POLL_S = 60.0
@@ -25,7 +25,7 @@ DEAD_SLOTS = 14  # slots after one unit died
 async def run_until(cfg: Config, done: Callable[[Collector], bool], timeout: float = 40.0,
                     on_poll: PollHook | None = None,
                     ) -> tuple[Fleet, Collector, list[Reading]]:
-    clock = SimClock.starting(cfg.simulator.start, cfg.simulator.speed)
+    clock = Clock.starting(cfg.simulator.start, cfg.simulator.speed)
     fleet = Fleet(cfg, clock)
     got: list[Reading] = []
 
@@ -101,7 +101,7 @@ async def test_pauses_after_connect_and_between_requests() -> None:
     cfg = gateway_config(inverters(1), speed=SPEED,
                          gateway={"pause_after_connect_s": 0.2,
                                   "pause_between_requests_s": 0.05})
-    clock = SimClock.starting(cfg.simulator.start, cfg.simulator.speed)
+    clock = Clock.starting(cfg.simulator.start, cfg.simulator.speed)
     async with Fleet(cfg, clock):
         collector = Collector(cfg, _discard, clock)
         poller = collector.pollers[0]

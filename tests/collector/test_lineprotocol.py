@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 
-from collector.lineprotocol import encode, reading_to_line
 from collector.reading import Quality, Reading
-from pvrelief.services import InfluxServer
+from influx.lineprotocol import encode, reading_to_line
+from localsite.servers import InfluxServer
 
 TS = 1_592_712_000_123_456_789
 

@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from collector.decode import DeviceDecoder
-from collector.plan import MAX_REGISTERS, Read, locate, plan_reads
+from collector.sources.modbus.decode import DeviceDecoder
+from collector.sources.modbus.plan import MAX_REGISTERS, Read, locate, plan_reads
 from config.profiles import Point, Unreadable, load_registry
 
 

@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from collector.clock import SimClock
 from collector.night import sun_elevation_deg
 from collector.reading import Reading
 from collector.runner import Collector
 from simulator.fleet import Fleet
 from tests.simulator.gateway_fleet import bounded, gateway_config, inverters, wait_until
+from timebase.clock import Clock
 
 LAT, LON = 36.27, 100.62  # Gonghe
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -34,7 +34,8 @@ def test_sun_elevation_at_gonghe() -> None:
 
 def _quiet(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records
-            if r.levelno >= logging.INFO and r.name in ("collector.poller", "collector.modbus")]
+            if r.levelno >= logging.INFO and r.name in (
+                "collector.sources.modbus.poller", "collector.sources.modbus.endpoint")]
 
 
 async def test_silent_inverter_at_night_sleeps_meter_does_not(
@@ -47,7 +48,7 @@ async def test_silent_inverter_at_night_sleeps_meter_does_not(
         timeout_s=1.0,  # the 07:00 answer must not miss it on a loaded machine
         faults=[{"device": "meter", "kind": "no_answer"}],
         collector={"night_poll_factor": 6})
-    clock = SimClock.starting(cfg.simulator.start, 1.0)
+    clock = Clock.starting(cfg.simulator.start, 1.0)
     fleet = Fleet(cfg, clock)
     collector = Collector(cfg, _discard, clock)
     inv, meter = collector.pollers
@@ -63,7 +64,7 @@ async def test_silent_inverter_at_night_sleeps_meter_does_not(
         assert any("meter" in m for m in _quiet(caplog))
         # 07:00: the sun is up and the inverter answers again
         fleet.step(clock.sim_start_ns + 8 * 3600 * 10**9)
-        inv.clock = SimClock(clock.sim_start_ns + 8 * 3600 * 10**9, 1.0, time.time())
+        inv.clock = Clock(clock.sim_start_ns + 8 * 3600 * 10**9, 1.0, time.time())
         assert await inv._poll_slot() == 0
         assert not inv.state.sleeping and inv.state.failures == 0
     finally:
@@ -83,7 +84,7 @@ async def test_polling_slows_at_night_and_resumes_at_dawn(
         inverters(1, poll_s=poll_s), start="2020-06-21T05:00:00+08:00", speed=speed,
         timeout_s=timeout_s, simulator={"inverters_sleep_at_night": True, "tick_s": 30},
         collector={"night_poll_factor": factor})
-    clock = SimClock.starting(cfg.simulator.start, cfg.simulator.speed)
+    clock = Clock.starting(cfg.simulator.start, cfg.simulator.speed)
     got: list[Reading] = []
 
     async def deliver(readings: Sequence[Reading]) -> None:

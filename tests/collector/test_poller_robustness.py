@@ -7,18 +7,18 @@ import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
-from collector.clock import SimClock
 from collector.reading import Reading
 from collector.runner import Collector
 from config.loader import load_config
 from simulator.fleet import Fleet
 from tests.e2e_helpers import small_fleet_config
+from timebase.clock import Clock
 
 
 async def test_an_unexpected_error_is_logged_and_polling_goes_on(tmp_path: Path, caplog) -> None:
     cfg = load_config(small_fleet_config(tmp_path, "http://127.0.0.1:9", "unused",
                                          inverters=1, poll_s=60))
-    clock = SimClock.starting(cfg.simulator.start, cfg.simulator.speed)
+    clock = Clock.starting(cfg.simulator.start, cfg.simulator.speed)
     got: list[Reading] = []
     calls = 0
 
@@ -48,7 +48,7 @@ async def test_stop_ends_a_poller_whose_cancellation_was_lost(tmp_path: Path) ->
     still end every task, within its bound."""
     cfg = load_config(small_fleet_config(tmp_path, "http://127.0.0.1:9", "unused",
                                          inverters=1, poll_s=60))
-    clock = SimClock.starting(cfg.simulator.start, cfg.simulator.speed)
+    clock = Clock.starting(cfg.simulator.start, cfg.simulator.speed)
     inside = asyncio.Event()
     swallowed = 0
 

@@ -10,11 +10,11 @@ from pymodbus.constants import ExcCodes
 from pymodbus.exceptions import NoSuchIdException
 from typer.testing import CliRunner
 
-from collector.scan import ScanResult, matches, parse_units
+from collector.sources.modbus.scan import ScanResult, matches, parse_units
 from config.profiles import Identify, ProfileRegistry, load_registry
+from localsite.servers import free_port
 from pvrelief.cli import app
 from pvrelief.cmd_devices import parse_target, run_scan
-from pvrelief.services import free_port
 from simulator.devices import SimDevice, SimInverter, SimMeter
 from simulator.modbus_server import ImageContext, SimServer
 

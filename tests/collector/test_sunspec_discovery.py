@@ -6,10 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from collector.decode import DeviceDecoder
-from collector.modbus import ModbusEndpoint
-from collector.scan import endpoint_reader
-from collector.sunspec_discovery import (
+from collector.sources.modbus.decode import DeviceDecoder
+from collector.sources.modbus.discovery import (
     DiscoveryError,
     ReadHolding,
     discover,
@@ -17,8 +15,10 @@ from collector.sunspec_discovery import (
     read_common,
     resolve_discovered,
 )
+from collector.sources.modbus.endpoint import ModbusEndpoint
+from collector.sources.modbus.scan import endpoint_reader
 from config.profiles import Profile, load_profile, load_registry
-from pvrelief.services import free_port
+from localsite.servers import free_port
 from simulator.devices import SimInverter
 from simulator.image import RegisterImage
 from simulator.modbus_server import SimServer

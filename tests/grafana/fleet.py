@@ -16,12 +16,12 @@ from typing import Any
 import httpx
 import yaml
 
-from collector.clock import SimClock
 from collector.runner import Collector
 from collector.sinks.influx import InfluxSink
 from config.loader import load_config
-from pvrelief.services import InfluxServer, free_port
+from localsite.servers import InfluxServer, free_port
 from simulator.fleet import Fleet
+from timebase.clock import Clock
 
 START = "2020-06-21T11:00:00+08:00"  # late morning on the solstice in Gonghe: all running
 POLLS = 12  # a simulated 12 minutes at least: SILENT is silent for 7 of them
@@ -76,7 +76,7 @@ async def _wait_until(predicate: Any, timeout: float, what: str) -> None:
 async def fill(tmp_path: Path, influxdb: InfluxServer, database: str) -> None:
     """Run simulator and collector until every device was polled POLLS times."""
     cfg = load_config(fleet_config(tmp_path, influxdb.url, database))
-    clock = SimClock.starting(cfg.simulator.start, cfg.simulator.speed)
+    clock = Clock.starting(cfg.simulator.start, cfg.simulator.speed)
     sink = InfluxSink(cfg.influxdb)
     collector = Collector(cfg, sink.put, clock)
     async with Fleet(cfg, clock):

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from grafana.dashboards import dashboards
-from pvrelief.services import InfluxServer
+from localsite.servers import InfluxServer
 from tests.grafana.fleet import FAULTY, MONTH_START, SILENT, fill
 from tests.grafana.macros import substitute
 

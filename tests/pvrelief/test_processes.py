@@ -17,14 +17,14 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 
-from collector.clock import SimClock
 from collector.runner import Collector
 from config.loader import load_config
-from pvrelief.demo import simulate_day, use_free_ports
-from pvrelief.services import InfluxServer, free_port
+from localsite.demo import simulate_day, use_free_ports
+from localsite.servers import InfluxServer, free_port
 from simulator.fleet import Fleet
 from tests.e2e_helpers import small_fleet_config
 from tests.simulator.gateway_fleet import wait_until
+from timebase.clock import Clock
 
 PVRELIEF = [sys.executable, "-m", "pvrelief"]
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "examples" / "gonghe.yaml"
@@ -129,7 +129,7 @@ async def test_demo_moves_every_endpoint_to_a_free_port_for_fleet_and_collector(
         squatter.listen()
         moved = use_free_ports(cfg)
         assert set(moved) == configured and not set(cfg.endpoints()) & configured
-        fleet = Fleet(cfg, SimClock.starting(cfg.simulator.start, 1.0))
+        fleet = Fleet(cfg, Clock.starting(cfg.simulator.start, 1.0))
         collector = Collector(cfg, _discard)
         served = {(s.host, s.port) for s in fleet.servers}
         polled = set(collector.endpoints)

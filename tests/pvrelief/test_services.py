@@ -1,6 +1,6 @@
 import httpx
 
-from pvrelief.services import InfluxServer, MosquittoServer
+from localsite.servers import InfluxServer, MosquittoServer
 
 
 def test_influx_accepts_line_protocol_and_answers_queries(influxdb: InfluxServer, influx_db: str):

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from collector.runner import Collector
 from config.schema import Config
-from pvrelief.services import free_port
+from localsite.servers import free_port
 
 T = TypeVar("T")
 

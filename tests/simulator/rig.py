@@ -10,13 +10,13 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
-from collector.clock import SimClock
-from collector.poller import DevicePoller
 from collector.reading import Reading
 from collector.runner import Collector
+from collector.sources.modbus.poller import DevicePoller
 from config.schema import Config
 from simulator.fleet import Fleet
 from tests.simulator.gateway_fleet import bounded
+from timebase.clock import Clock
 
 MIN_NS = 60 * 10**9
 
@@ -32,7 +32,7 @@ class Rig:
         t = self.t0 + int(minutes * MIN_NS)
         self.fleet.step(t)
         # readings are stamped with the stepped instant, as a running fleet would stamp them
-        clock = SimClock(t, 1.0, time.time())
+        clock = Clock(t, 1.0, time.time())
         for p in self.pollers.values():
             p.clock = clock
 
@@ -42,7 +42,7 @@ class Rig:
 
 @asynccontextmanager
 async def rig(cfg: Config) -> AsyncIterator[Rig]:
-    clock = SimClock.starting(cfg.simulator.start, 1.0)
+    clock = Clock.starting(cfg.simulator.start, 1.0)
     fleet = Fleet(cfg, clock)
     delivered: list[Reading] = []
 

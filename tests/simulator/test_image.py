@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collector.codec import words_to_int
+from collector.sources.modbus.codec import words_to_int
 from config.profiles import load_registry
 from simulator.image import RegisterImage
 

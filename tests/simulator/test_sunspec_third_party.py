@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import sunspec2.modbus.client as sunspec_client
 
-from collector.clock import SimClock
 from config.loader import load_config
 from simulator.fleet import Fleet
 from tests.e2e_helpers import small_fleet_config
+from timebase.clock import Clock
 
 
 def _scan(port: int, unit: int) -> dict[int, object]:
@@ -36,7 +36,7 @@ async def _scan_running_fleet(tmp_path: Path, unit: int, device: str
     cfg = load_config(small_fleet_config(tmp_path, "http://127.0.0.1:9", "unused", speed=1,
                                          inverters=1))
     port = cfg.devices()[0][1].port
-    async with Fleet(cfg, SimClock.starting(cfg.simulator.start, cfg.simulator.speed)) as fleet:
+    async with Fleet(cfg, Clock.starting(cfg.simulator.start, cfg.simulator.speed)) as fleet:
         models = await asyncio.to_thread(_scan, port, unit)
         return models, dict(fleet.devices[device].published)
 

@@ -16,7 +16,7 @@ ROOT = str(Path(__file__).resolve().parents[3])
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from pvrelief.services import InfluxServer  # noqa: E402
+from localsite.servers import InfluxServer  # noqa: E402
 
 
 async def _wait_until(cond: Callable[[], bool | Awaitable[bool]], timeout: float = 30.0,

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from collector.lineprotocol import encode
 from collector.reading import Reading
 from collector.sinks.spool import Spool
+from influx.lineprotocol import encode
+from localsite.servers import InfluxServer
 from pvrelief.cli import app
-from pvrelief.services import InfluxServer
 
 T0_MS = 1_767_225_600_000
 

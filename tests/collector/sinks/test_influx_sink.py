@@ -10,14 +10,14 @@ from typing import Any
 
 import httpx
 
-from collector.lineprotocol import encode
 from collector.metrics import Metrics
 from collector.reading import Reading
 from collector.sinks.influx import InfluxSink
-from collector.sinks.influx_http import InfluxWriter
 from collector.sinks.spool import Spool
 from config.influx import InfluxSettings
-from pvrelief.services import InfluxServer
+from influx.client import InfluxWriter
+from influx.lineprotocol import encode
+from localsite.servers import InfluxServer
 
 T0_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 DEVICES = [f"inv-{i}" for i in range(4)]

@@ -12,7 +12,7 @@ from collector.metrics import Metrics
 from collector.reading import Reading
 from collector.sinks.influx import InfluxSink
 from config.influx import InfluxSettings
-from pvrelief.services import InfluxServer
+from localsite.servers import InfluxServer
 
 T0_MS = 1_767_225_600_000
 

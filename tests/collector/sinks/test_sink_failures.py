@@ -19,7 +19,7 @@ from collector.metrics import Metrics, MetricsServer
 from collector.sinks import spool as spool_mod
 from collector.sinks.influx import InfluxSink
 from collector.sinks.spool import count_points, list_segments, segment_name
-from pvrelief.services import InfluxServer, free_port
+from localsite.servers import InfluxServer, free_port
 from tests.collector.sinks.test_influx_sink import (
     readings,
     seed_field_type_conflict,

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pvrelief.services import InfluxServer
+from localsite.servers import InfluxServer
 
 DRIVER = Path(__file__).with_name("sink_driver.py")
 ROOT = Path(__file__).resolve().parents[3]

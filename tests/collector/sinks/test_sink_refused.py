@@ -8,9 +8,9 @@ from pathlib import Path
 from collector.metrics import Metrics
 from collector.reading import Reading
 from collector.sinks.influx import InfluxSink
-from collector.sinks.influx_http import is_about_lines
 from config.influx import InfluxSettings
-from pvrelief.services import InfluxServer
+from influx.client import is_about_lines
+from localsite.servers import InfluxServer
 
 T0_MS = 1_767_225_600_000
 

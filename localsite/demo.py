@@ -26,13 +26,13 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from collector.clock import SimClock
 from collector.reading import Reading
 from collector.runner import Collector
 from collector.sinks.influx import InfluxSink
 from config.schema import Config
-from pvrelief.services import DEFAULT_VAR, InfluxServer, free_port
+from localsite.servers import DEFAULT_VAR, InfluxServer, free_port
 from simulator.fleet import Fleet
+from timebase.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ async def simulate_day(cfg: Config, server: InfluxServer, console: Console,
     start = sim.start or datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     # Begin a little before the day and end a little after it, so the meters are read on both
     # sides of each local midnight, as the allocator needs to difference the counters.
-    clock = SimClock.starting(start - MARGIN, sim.speed)
+    clock = Clock.starting(start - MARGIN, sim.speed)
     start_ns = clock.sim_start_ns
     stop_ns = start_ns + int((DAY_S + 2 * MARGIN.total_seconds()) * 1e9)
     fleet = Fleet(cfg, clock)

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
-from collector.codec import decode_raw
 from collector.errors import DecodeError
+from collector.sources.modbus.codec import decode_raw
 from config.profiles import (
     Profile,
     SunSpecBlock,

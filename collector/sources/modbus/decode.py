@@ -16,9 +16,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from collector.codec import decode_raw, is_sentinel
-from collector.plan import Read, locate, plan_reads
 from collector.reading import Quality
+from collector.sources.modbus.codec import decode_raw, is_sentinel
+from collector.sources.modbus.plan import Read, locate, plan_reads
 from config.profiles import Point, Profile
 
 SF_RANGE = range(-10, 11)

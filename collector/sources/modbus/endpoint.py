@@ -29,7 +29,7 @@ from pymodbus.exceptions import ModbusException, ModbusIOException
 from pymodbus.pdu import ExceptionResponse
 
 from collector.errors import DeviceException, DeviceTimeout, SourceError
-from collector.plan import Read
+from collector.sources.modbus.plan import Read
 
 log = logging.getLogger(__name__)
 # pymodbus logs every unanswered request at ERROR; a sleeping inverter is not an error, and

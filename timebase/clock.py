@@ -1,4 +1,8 @@
-"""The collector's clock: wall time, or a simulated clock that runs faster, shared by processes.
+"""One clock for real and simulated time, shared by the simulator and the collector.
+
+In production it is the wall clock (``Clock.real()``). In the demo and the tests the simulator
+runs a faster clock and the collector stamps readings with the same one, so it lives in neither
+package: the simulator is an independent party and must not import the collector.
 
 sim_now = sim_start + (wall_now - wall_anchor) * speed. The simulator writes its clock to a
 small JSON file; a collector started with ``--sim-clock FILE`` stamps readings with the same
@@ -15,19 +19,19 @@ from pathlib import Path
 
 
 @dataclass(frozen=True, slots=True)
-class SimClock:
+class Clock:
     sim_start_ns: int  # UTC ns at the anchor
     speed: float = 1.0
     wall_anchor: float = 0.0  # time.time() at sim_start
 
     @classmethod
-    def starting(cls, start: datetime | None, speed: float) -> SimClock:
+    def starting(cls, start: datetime | None, speed: float) -> Clock:
         now = time.time()
         begin = start or datetime.fromtimestamp(now, UTC)
         return cls(int(begin.timestamp() * 1e9), float(speed), now)
 
     @classmethod
-    def real(cls) -> SimClock:
+    def real(cls) -> Clock:
         """Wall-clock time: speed 1, anchored at the epoch."""
         return cls(0, 1.0, 0.0)
 
@@ -49,6 +53,6 @@ class SimClock:
         tmp.replace(path)
 
     @classmethod
-    def load(cls, path: Path) -> SimClock:
+    def load(cls, path: Path) -> Clock:
         d = json.loads(path.read_text())
         return cls(int(d["sim_start_ns"]), float(d["speed"]), float(d["wall_anchor"]))

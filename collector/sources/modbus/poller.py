@@ -18,14 +18,14 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from collector.clock import SimClock
-from collector.counters import CounterEvent, CounterGuard
-from collector.decode import DeviceDecoder
 from collector.errors import SourceError
-from collector.modbus import ModbusEndpoint
 from collector.night import is_night
+from collector.pipeline.counters import CounterEvent, CounterGuard
 from collector.reading import Reading
+from collector.sources.modbus.decode import DeviceDecoder
+from collector.sources.modbus.endpoint import ModbusEndpoint
 from config.schema import Device, Plant
+from timebase.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class NightMode:
 
 class DevicePoller:
     def __init__(self, plant: Plant, device: Device, decoder: DeviceDecoder,
-                 endpoint: ModbusEndpoint, clock: SimClock, deliver: Deliver,
+                 endpoint: ModbusEndpoint, clock: Clock, deliver: Deliver,
                  max_backoff_s: float = 300.0, jitter_s: float = 0.0,
                  on_poll: PollHook | None = None, guard: CounterGuard | None = None,
                  night: NightMode | None = None) -> None:

@@ -17,11 +17,11 @@ import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
-from collector.codec import decode_raw
 from collector.errors import DeviceException, DeviceTimeout
-from collector.modbus import ModbusEndpoint
-from collector.plan import Read
-from collector.sunspec_discovery import DiscoveryError, find_base, read_common, walk_chain
+from collector.sources.modbus.codec import decode_raw
+from collector.sources.modbus.discovery import DiscoveryError, find_base, read_common, walk_chain
+from collector.sources.modbus.endpoint import ModbusEndpoint
+from collector.sources.modbus.plan import Read
 from config.profiles import Identify, Profile, ProfileRegistry
 
 GATEWAY_NO_PATH, GATEWAY_NO_RESPONSE = 10, 11  # exception codes: the unit is not there
