@@ -55,14 +55,12 @@ async def test_stored_counters_match_simulator_within_one_poll(
     clock = Clock.starting(cfg.simulator.start, cfg.simulator.speed)
     fleet = RecordingFleet(cfg, clock)
     sink = InfluxSink(cfg.influxdb)
-    collector = Collector(cfg, sink.put, clock)
+    collector = Collector(cfg, [sink], clock)
     async with fleet:
-        await sink.start()
         await collector.start()
         # at least 8 polls of every device, however loaded the machine is
         await _wait_until(lambda: all(p.state.polls >= 8 for p in collector.pollers), 60)
         await collector.stop()
-        await sink.close()
 
     for dev_id, device in fleet.devices.items():
         kind = "meter" if "meter" in dev_id else "inverter"
@@ -89,12 +87,10 @@ async def test_every_reading_is_tagged_and_carries_status(
     clock = Clock.starting(cfg.simulator.start, cfg.simulator.speed)
     sink = InfluxSink(cfg.influxdb)
     async with Fleet(cfg, clock):
-        await sink.start()
-        collector = Collector(cfg, sink.put, clock)
+        collector = Collector(cfg, [sink], clock)
         await collector.start()
         await _wait_until(lambda: all(p.state.polls >= 2 for p in collector.pollers), 30)
         await collector.stop()
-        await sink.close()
     rows = influxdb.query(
         "SELECT p_ac_w, status, plant, village FROM inverter WHERE device = 'p1-inv'",
         influx_db)[0]

@@ -7,8 +7,10 @@ from collections.abc import Callable, Sequence
 
 from collector.reading import Reading
 from collector.runner import Collector
+from collector.sinks.base import CallbackSink
 from collector.sources.modbus.endpoint import ModbusEndpoint
-from collector.sources.modbus.poller import PollHook
+from collector.sources.modbus.source import modbus_source
+from collector.sources.polling import PollHook
 from config.schema import Config
 from simulator.fleet import Fleet
 from tests.simulator.gateway_fleet import Lateness, bounded, gateway_config, inverters, wait_until
@@ -32,7 +34,7 @@ async def run_until(cfg: Config, done: Callable[[Collector], bool], timeout: flo
     async def deliver(readings: Sequence[Reading]) -> None:
         got.extend(readings)
 
-    collector = Collector(cfg, deliver, clock, on_poll=on_poll)
+    collector = Collector(cfg, [CallbackSink(deliver)], clock, on_poll=on_poll)
     if isinstance(on_poll, Lateness):
         on_poll.attach(collector)
     await fleet.start()
@@ -92,7 +94,7 @@ async def test_close_after_cycle_reconnects_for_every_poll() -> None:
     _, collector, got = await run_until(
         cfg, lambda c: all(p.state.polls >= 3 for p in c.pollers))
     endpoint = collector.pollers[0].endpoint
-    assert len(collector.endpoints) == 1
+    assert len(modbus_source(collector).endpoints) == 1
     assert endpoint.connects >= len(got) >= 6
     assert all(p.state.failures == 0 for p in collector.pollers)
 
@@ -103,16 +105,16 @@ async def test_pauses_after_connect_and_between_requests() -> None:
                                   "pause_between_requests_s": 0.05})
     clock = Clock.starting(cfg.simulator.start, cfg.simulator.speed)
     async with Fleet(cfg, clock):
-        collector = Collector(cfg, _discard, clock)
+        collector = Collector(cfg, [CallbackSink(_discard)], clock)
         poller = collector.pollers[0]
         endpoint: ModbusEndpoint = poller.endpoint
         assert endpoint.options.pause_after_connect_s == 0.2
         reads = len(poller.decoder.reads)
         t = time.perf_counter()
-        first = await poller.poll_once()
+        first = await poller.read()
         with_connect = time.perf_counter() - t
         t = time.perf_counter()
-        await poller.poll_once()
+        await poller.read()
         connected = time.perf_counter() - t
         await collector.stop()
     assert first.good("p_ac_w")
@@ -123,7 +125,7 @@ async def test_pauses_after_connect_and_between_requests() -> None:
 
 async def test_gateway_timeout_defaults_to_the_collector_timeout() -> None:
     cfg = gateway_config(inverters(1), collector={"timeout_s": 1.5}, gateway={"timeout_s": None})
-    collector = Collector(cfg, _discard)
+    collector = Collector(cfg, [CallbackSink(_discard)])
     assert collector.pollers[0].endpoint.timeout_s == 1.5
     assert collector.pollers[0].endpoint.label.startswith("gateway gw1")
     await collector.stop()

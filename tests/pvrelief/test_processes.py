@@ -18,6 +18,8 @@ import httpx
 from rich.console import Console
 
 from collector.runner import Collector
+from collector.sinks.base import CallbackSink
+from collector.sources.modbus.source import modbus_source
 from config.loader import load_config
 from localsite.demo import simulate_day, use_free_ports
 from localsite.servers import InfluxServer, free_port
@@ -130,9 +132,9 @@ async def test_demo_moves_every_endpoint_to_a_free_port_for_fleet_and_collector(
         moved = use_free_ports(cfg)
         assert set(moved) == configured and not set(cfg.endpoints()) & configured
         fleet = Fleet(cfg, Clock.starting(cfg.simulator.start, 1.0))
-        collector = Collector(cfg, _discard)
+        collector = Collector(cfg, [CallbackSink(_discard)])
         served = {(s.host, s.port) for s in fleet.servers}
-        polled = set(collector.endpoints)
+        polled = set(modbus_source(collector).endpoints)
         assert served == polled == set(moved.values())
         # a gateway moves with its devices: the 40 central inverters still share its endpoint
         (_, logger), = cfg.gateways()
