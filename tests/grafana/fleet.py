@@ -8,7 +8,6 @@ have data; plant p2 has Sungrow inverters. Each plant has a settlement meter. A 
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from collector.sinks.influx import InfluxSink
 from config.loader import load_config
 from localsite.servers import InfluxServer, free_port
 from simulator.fleet import Fleet
+from tests.waiting import wait_until
 from timebase.clock import Clock
 
 START = "2020-06-21T11:00:00+08:00"  # late morning on the solstice in Gonghe: all running
@@ -67,15 +67,6 @@ def fleet_config(tmp_path: Path, influx_url: str, database: str) -> Path:
     return path
 
 
-async def _wait_until(predicate: Any, timeout: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"not met within {timeout:g} s: {what}")
-        await asyncio.sleep(0.05)
-
-
 async def fill(tmp_path: Path, influxdb: InfluxServer, database: str) -> None:
     """Run simulator and collector until every device was polled POLLS times."""
     cfg = load_config(fleet_config(tmp_path, influxdb.url, database))
@@ -86,7 +77,7 @@ async def fill(tmp_path: Path, influxdb: InfluxServer, database: str) -> None:
         await collector.start()
         try:
             # the silent device's polls fail (and back off): only the others are counted
-            await _wait_until(lambda: all(p.state.polls >= POLLS for p in collector.pollers
+            await wait_until(lambda: all(p.state.polls >= POLLS for p in collector.pollers
                                           if p.device.id != SILENT),
                               60, f"every answering device polled {POLLS} times")
         finally:

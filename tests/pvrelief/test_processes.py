@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -25,19 +24,11 @@ from localsite.demo import simulate_day, use_free_ports
 from localsite.servers import InfluxServer, free_port
 from simulator.fleet import Fleet
 from tests.e2e_helpers import small_fleet_config
-from tests.simulator.gateway_fleet import wait_until
+from tests.waiting import wait_until, wait_until_sync
 from timebase.clock import Clock
 
 PVRELIEF = [sys.executable, "-m", "pvrelief"]
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "examples" / "gonghe.yaml"
-
-
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def _metrics(port: int) -> str:
@@ -74,11 +65,11 @@ def test_simulate_and_collect_processes_share_the_clock_and_stop_cleanly(
     col = None
     try:
         try:
-            _wait(clock.exists, 30, "the simulator's clock file")
+            wait_until_sync(clock.exists, 30, "the simulator's clock file")
             port = free_port()
             col = _spawn(["collect", "-c", str(config), "--sim-clock", str(clock),
                           "--metrics-port", str(port)], col_log)
-            _wait(lambda: _polls_ok(_metrics(port), "p1-meter") >= 3, 60,
+            wait_until_sync(lambda: _polls_ok(_metrics(port), "p1-meter") >= 3, 60,
                   "three good polls of the meter, seen on /metrics")
             col.send_signal(signal.SIGTERM)
             assert col.wait(30) == 0

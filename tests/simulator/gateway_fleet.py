@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import io
 import statistics
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 from collector.runner import Collector
 from config.schema import Config
 from localsite.servers import free_port
+from tests.waiting import wait_until
+
+__all__ = ["Lateness", "bounded", "gateway_config", "inverters", "wait_until"]
 
 T = TypeVar("T")
 
@@ -44,16 +47,6 @@ def inverters(n: int, profile: str = "sunspec-inverter", poll_s: float = 60.0,
               first_unit: int = 1, prefix: str = "inv") -> list[dict[str, Any]]:
     return [{"id": f"{prefix}-{i + 1:02d}", "unit_id": first_unit + i, "profile": profile,
              "poll_interval_s": poll_s} for i in range(n)]
-
-
-async def wait_until(predicate: Callable[[], bool], timeout: float, what: str = "") -> None:
-    """Poll ``predicate`` until true; fail with ``what`` at the deadline (never a bare sleep)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"not met within {timeout:g} s: {what}")
-        await asyncio.sleep(0.02)
 
 
 async def bounded(aw: Awaitable[T], timeout: float, what: str) -> T:
