@@ -10,31 +10,32 @@ A dead unit id costs a full timeout each time it is asked. Two things keep it fr
 others: its poller backs off (fewer asks), and the lock serves healthy devices first, so a
 failing device's timeout falls after the healthy polls due at the same instant, not before.
 
-pymodbus exceptions are mapped to collector errors here and nowhere else.
+The connection is our own lean MBAP client (``mbap.py``); its outcomes (exception answers,
+garbled answers, lost connections, timeouts) are mapped to collector errors here and nowhere
+else.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import itertools
 import logging
+import struct
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from pymodbus.client import AsyncModbusTcpClient
-from pymodbus.exceptions import ModbusException, ModbusIOException
-from pymodbus.pdu import ExceptionResponse
-
 from collector.errors import DeviceException, DeviceTimeout, SourceError
+from collector.sources.modbus.mbap import (
+    ConnectionLost,
+    ExceptionAnswer,
+    GarbledAnswer,
+    MbapConnection,
+    connect,
+)
 from collector.sources.modbus.plan import Read
 
 log = logging.getLogger(__name__)
-# pymodbus logs every unanswered request at ERROR; a sleeping inverter is not an error, and
-# we report failures ourselves, per device, once per change.
-logging.getLogger("pymodbus.logging").setLevel(logging.CRITICAL)
 
 DEVICE_BUSY = 6
 # How long a failing device lets healthy ones due at the same instant queue before it asks:
@@ -87,48 +88,31 @@ class ModbusEndpoint:
         self.options = options or EndpointOptions(timeout_s=timeout_s)
         self.timeout_s = self.options.timeout_s
         self.label = name or f"{host}:{port}"
-        self._client = AsyncModbusTcpClient(host, port=port, timeout=self.timeout_s, retries=0,
-                                            reconnect_delay=0)
+        self._conn: MbapConnection | None = None
         self._lock = _PriorityLock()
         self._last_request_end = 0.0
         self.connects = 0  # successful connects; close_after_cycle makes one per cycle
         self.busy_retries = 0
-        self.protocol_errors = 0  # answers pymodbus could not parse (garbage, wrong counts)
-        self._garbled: str | None = None  # the last one, while the request it broke waits
+        self.protocol_errors = 0  # answers that could not be parsed (garbage, wrong counts)
         self._garbled_logged: str | None = None
 
-    def owns(self, protocol: object) -> bool:
-        """Whether ``protocol`` (from an asyncio error context) is this endpoint's connection."""
-        return protocol is not None and protocol is getattr(self._client, "ctx", None)
-
     def protocol_error(self, error: object) -> None:
-        """pymodbus could not parse an answer (asyncio reported it from data_received).
+        """An answer could not be parsed: the connection was closed, the request fails.
 
-        The transport is closed by asyncio; the request waiting for that answer then fails and
-        says "garbled" instead of "no answer". Logged once per change of error, per endpoint:
-        a device that always answers garbage must not write a traceback per read.
+        Logged once per change of error, per endpoint: a device that always answers garbage
+        must not write a line per read.
         """
         text = str(error) or type(error).__name__
         self.protocol_errors += 1
-        self._garbled = text
         if text != self._garbled_logged:
             log.warning("%s: an answer could not be parsed (%s); reconnecting", self.label, text)
             self._garbled_logged = text
         else:
             log.debug("%s: another unparsable answer (%s)", self.label, text)
 
-    @contextlib.asynccontextmanager
-    async def cycle(self, device: str, low_priority: bool = False) -> AsyncIterator[Cycle]:
-        """Hold the connection for one device's poll; healthy devices (not low_priority) first."""
-        if low_priority:
-            await asyncio.sleep(LOW_PRIORITY_GRACE_S)
-        await self._lock.acquire(low_priority)
-        try:
-            yield Cycle(self, device)
-        finally:
-            if self.options.close_after_cycle:
-                self._client.close()
-            self._lock.release()
+    def cycle(self, device: str, low_priority: bool = False) -> _CycleHold:
+        """``async with``: hold the connection for one device's poll; healthy devices first."""
+        return _CycleHold(self, device, low_priority)
 
     async def read(self, device: str, unit: int, r: Read) -> list[int]:
         """Read ``r`` from unit ``unit`` in a cycle of its own (discovery, scans)."""
@@ -136,70 +120,60 @@ class ModbusEndpoint:
             return await c.read(unit, r)
 
     async def close(self) -> None:
-        self._client.close()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     # -- inside a cycle (the lock is held) ---------------------------------------------------
-    async def _ensure_connected(self, device: str) -> None:
-        if self._client.connected:
-            return
+    async def _connect(self, device: str) -> MbapConnection:
         try:
-            ok = await asyncio.wait_for(self._client.connect(), self.timeout_s)
+            conn = await asyncio.wait_for(connect(self.host, self.port), self.timeout_s)
         except (TimeoutError, OSError) as e:
             raise SourceError(device, f"cannot connect to {self.label}: {e!r}") from e
-        if not ok:
-            raise SourceError(device, f"cannot connect to {self.label}")
+        self._conn = conn
         self.connects += 1
         if self.options.pause_after_connect_s:
             await asyncio.sleep(self.options.pause_after_connect_s)
+        return conn
 
     async def _pause_between(self) -> None:
-        gap = self.options.pause_between_requests_s
-        if gap:
-            wait = self._last_request_end + gap - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
+        wait = self._last_request_end + self.options.pause_between_requests_s - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
 
-    async def _request(self, device: str, unit: int, r: Read) -> list[int]:
-        await self._ensure_connected(device)
-        await self._pause_between()
-        self._garbled = None
-        fn = (self._client.read_holding_registers if r.table == "holding"
-              else self._client.read_input_registers)
+    async def _request(self, device: str, unit: int, r: Read) -> bytes:
+        """One read: the 2 * count data bytes of the answer (big-endian words)."""
+        conn = self._conn
+        if conn is None or conn.closed:
+            conn = await self._connect(device)
+        paced = self.options.pause_between_requests_s > 0
+        if paced:
+            await self._pause_between()
+        fut = conn.read(unit, 3 if r.table == "holding" else 4, r.address, r.count)
+        timer = asyncio.get_running_loop().call_later(self.timeout_s, _expire, fut)
         try:
-            # pymodbus enforces the timeout itself; the outer bound only guards against a hang
-            rr = await asyncio.wait_for(fn(r.address, count=r.count, device_id=unit),
-                                        self.timeout_s * 1.5)
-        except TimeoutError as e:
-            self._raise_garbled(device, unit, e)
+            return await fut
+        except ExceptionAnswer as e:
+            raise DeviceException(device, e.code, r.address) from None
+        except TimeoutError:
+            conn.forget()  # a late answer is dropped by its transaction id: no reconnect
             raise DeviceTimeout(device, f"no answer within {self.timeout_s:g} s "
-                                        f"(unit {unit} at {self.label})") from e
-        except ModbusException as e:
-            # ModbusIOException is pymodbus's "no response after retries"; the text match is
-            # a fallback should a later pymodbus raise the base class for the same thing
-            if isinstance(e, ModbusIOException) or "no response" in str(e).lower() \
-                    or "timeout" in str(e).lower():
-                # a late answer is dropped by pymodbus (transaction id), so no reconnect
-                self._raise_garbled(device, unit, e)
-                raise DeviceTimeout(device, f"no answer within {self.timeout_s:g} s "
-                                            f"(unit {unit} at {self.label})") from e
-            self._client.close()  # a confused connection: start afresh next time
-            raise SourceError(device, f"Modbus error at {self.label}: {e}") from e
-        finally:
-            self._last_request_end = time.monotonic()
-        if isinstance(rr, ExceptionResponse) or rr.isError():
-            raise DeviceException(device, int(getattr(rr, "exception_code", 0)), r.address)
-        regs = list(rr.registers)
-        if len(regs) != r.count:
-            raise SourceError(device, f"asked {r.count} registers at {r.address}, got {len(regs)}")
-        return regs
-
-    def _raise_garbled(self, device: str, unit: int, cause: Exception) -> None:
-        if self._garbled is not None:
-            garbled, self._garbled = self._garbled, None
+                                        f"(unit {unit} at {self.label})") from None
+        except GarbledAnswer as e:
+            self.protocol_error(e)
             raise SourceError(device, f"garbled answer from unit {unit} at {self.label}: "
-                                      f"{garbled}") from cause
+                                      f"{e}") from None
+        except ConnectionLost as e:
+            raise SourceError(device, f"connection to {self.label} lost: {e}") from None
+        except asyncio.CancelledError:
+            conn.forget()
+            raise
+        finally:
+            timer.cancel()
+            if paced:
+                self._last_request_end = time.monotonic()
 
-    async def _read_retrying_busy(self, device: str, unit: int, r: Read) -> list[int]:
+    async def _read_retrying_busy(self, device: str, unit: int, r: Read) -> bytes:
         try:
             return await self._request(device, unit, r)
         except DeviceException as e:
@@ -212,12 +186,50 @@ class ModbusEndpoint:
         return await self._request(device, unit, r)
 
 
+def _expire(fut: asyncio.Future[bytes]) -> None:
+    if not fut.done():
+        fut.set_exception(TimeoutError())
+
+
+class _CycleHold:
+    """The async context manager of ``ModbusEndpoint.cycle`` (a class: it runs every poll)."""
+
+    __slots__ = ("_cycle", "_endpoint", "_low")
+
+    def __init__(self, endpoint: ModbusEndpoint, device: str, low: bool) -> None:
+        self._endpoint = endpoint
+        self._low = low
+        self._cycle = Cycle(endpoint, device)
+
+    async def __aenter__(self) -> Cycle:
+        if self._low:
+            await asyncio.sleep(LOW_PRIORITY_GRACE_S)
+        await self._endpoint._lock.acquire(self._low)
+        return self._cycle
+
+    async def __aexit__(self, *exc: object) -> None:
+        endpoint = self._endpoint
+        if endpoint.options.close_after_cycle and endpoint._conn is not None:
+            endpoint._conn.close()
+            endpoint._conn = None
+        endpoint._lock.release()
+
+
 class Cycle:
     """One device's hold on the connection: its reads go out back to back."""
+
+    __slots__ = ("_endpoint", "device")
 
     def __init__(self, endpoint: ModbusEndpoint, device: str) -> None:
         self._endpoint = endpoint
         self.device = device
 
     async def read(self, unit: int, r: Read) -> list[int]:
-        return await self._endpoint._read_retrying_busy(self.device, unit, r)
+        data = await self._endpoint._read_retrying_busy(self.device, unit, r)
+        return list(struct.unpack(f">{r.count}H", data))
+
+    async def read_blocks(self, unit: int, reads: list[Read]) -> list[bytes]:
+        """Every read of a poll, as the answers' bytes (what the decoder takes fastest)."""
+        read = self._endpoint._read_retrying_busy
+        device = self.device
+        return [await read(device, unit, r) for r in reads]

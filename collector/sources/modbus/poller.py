@@ -36,7 +36,7 @@ class ModbusPoller(DevicePoller):
     async def read(self, due_wall: float | None = None) -> Reading:
         async with self.endpoint.cycle(self.device.id, low_priority=self.low_priority) as conn:
             self.note_late(due_wall)
-            blocks = [await conn.read(self.device.unit_id, r) for r in self.decoder.reads]
+            blocks = await conn.read_blocks(self.device.unit_id, self.decoder.reads)
         ts = self.clock.now_ns()
         d = self.decoder.decode(blocks)
         return Reading(
