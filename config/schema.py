@@ -21,6 +21,7 @@ from pydantic import (
 
 from config.influx import InfluxSettings
 from config.mqtt import MqttSettings
+from config.serial_bus import SerialBus
 from config.simulator_settings import FaultSpec, SimulatorSettings
 from config.strict import ID_PATTERN, Id, Strict
 
@@ -108,6 +109,8 @@ class Gateway(Strict):
         0.0, ge=0, le=10, description="wait between two requests on the connection",
     )
     close_after_cycle: bool = Field(False, description="reconnect for every device's poll")
+    serial: SerialBus | None = Field(
+        None, description="the RS485 bus behind it: polls are planned against its time")
     devices: list[GatewayDevice] = Field(
         min_length=1, description="the devices (unit ids) behind it",
     )
@@ -238,6 +241,20 @@ class CollectorSettings(Strict):
     night_poll_factor: int = Field(
         10, ge=1, le=1000, description="an asleep inverter is polled every this many intervals",
     )
+    shard: str | None = Field(
+        None, pattern=r"^[1-9][0-9]*/[1-9][0-9]*$",
+        description="i/n: poll only shard i of n (devices split by a stable hash of their "
+                    "gateway); default: every device",
+    )
+
+    @field_validator("shard")
+    @classmethod
+    def _shard_in_range(cls, v: str | None) -> str | None:
+        if v is not None:
+            i, n = map(int, v.split("/"))
+            if i > n:
+                raise ValueError(f"shard {v}: i must be 1..{n}")
+        return v
 
 
 class Config(Strict):

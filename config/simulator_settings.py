@@ -72,6 +72,10 @@ class SimulatorSettings(Strict):
     inverters_sleep_at_night: bool = Field(
         False, description="inverters stop answering Modbus while they produce nothing",
     )
+    modbus_server: Literal["pymodbus", "lean"] = Field(
+        "pymodbus", description="pymodbus's server, or our lean one (a fraction of the CPU per "
+                                "request, for big fleets; gateways with `serial` always use it)",
+    )
     faults: list[FaultSpec] = Field(
         default_factory=list, description="faults to inject, see simulator.faults[]",
     )

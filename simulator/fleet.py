@@ -90,7 +90,10 @@ class Fleet:
                 rated=np.array([i.rated_kw_ac for i in inverters]),
                 tz=ZoneInfo(plant.timezone),
             ))
-        self.servers = [SimServer(h, p, units) for (h, p), units in endpoints.items()]
+        buses = {(g.host, g.port): g.serial for _, g in config.gateways()}
+        lean = sim.modbus_server == "lean"
+        self.servers = [SimServer(h, p, units, lean=lean, bus=buses.get((h, p)))
+                        for (h, p), units in endpoints.items()]
         self.behaviour: dict[str, UnitBehaviour] = {
             dev.id: s.context.behaviour[unit]
             for s in self.servers for unit, dev in s.context.units.items()}

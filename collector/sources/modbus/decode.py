@@ -102,8 +102,8 @@ class DeviceDecoder:
             p.field: p.counter for p in profile.points
             if p.field and p.counter and p.role == "value"})
         sf_index = {name: i for i, name in enumerate(sfs)}
-        self._sfs = tuple((unpacked[id(profile.by_name[n])], _sentinels(profile, profile.by_name[n]))
-                          for n in sfs)
+        sf_points = [profile.by_name[n] for n in sfs]
+        self._sfs = tuple((unpacked[id(p)], _sentinels(profile, p)) for p in sf_points)
         values = []
         fixed_wraps: dict[str, float] = {}
         sf_wraps = []
@@ -114,7 +114,8 @@ class DeviceDecoder:
             lo = p.min if p.min is not None else -BIG
             hi = p.max if p.max is not None else BIG
             sfi = sf_index[p.sf] if p.sf else -1
-            values.append((p.field, unpacked[id(p)], _sentinels(profile, p), sfi, mant, exp, lo, hi))
+            values.append((p.field, unpacked[id(p)], _sentinels(profile, p), sfi, mant, exp,
+                           lo, hi))
             if p.counter and p.type in WRAP_BITS:
                 wrap = 2.0 ** WRAP_BITS[p.type] * abs(p.scale * p.factor)
                 if p.sf:
