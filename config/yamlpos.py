@@ -16,6 +16,11 @@ class _Loader(yaml.SafeLoader):
     pass
 
 
+# libyaml's parser, where PyYAML was built with it: its nodes carry the same line marks, and it
+# parses a 20,000-device site in a fraction of the pure-Python parser's time (start-up)
+_Composer: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", _Loader)
+
+
 _SCALARS = _Loader("")  # only its constructor is used, for scalar values
 
 
@@ -53,7 +58,7 @@ def load_yaml_with_lines(path: Path) -> tuple[Any, dict[Loc, int]]:
     except OSError as e:
         raise ConfigError(f"{source}: cannot read: {e.strerror}") from e
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = yaml.compose(text, Loader=_Composer)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark
         where = f"{source}:{mark.line + 1}" if mark else source

@@ -6,11 +6,13 @@ good is written as ``q_<field>="<quality>"`` and never as a number; None, NaN an
 are left out; ``status`` and ``faults`` are string fields; a reading with nothing left is
 dropped.
 
-Speed matters: the sink encodes every reading on the collector's one event loop. Most readings
-are all-good numbers without status or faults, so those take a fast path: one ``%`` format per
-line from a template cached per (measurement, tags, field names), which costs little more than
-the float ``repr`` calls themselves (about 150 ns per field, the floor in pure Python).
-Everything else takes the general path, which produces the same text.
+Speed matters: the sink encodes every reading on the collector's one event loop. A device's
+readings keep their shape from poll to poll (the same fields, the same fields not implemented,
+a status, fault registers), so each line is one ``%`` format from a template cached per
+(measurement, tags, field names, qualities, status and faults present): the quality strings
+are literal in it, the status and fault texts are cached, and what is left costs little more
+than the float ``repr`` calls themselves (the floor in pure Python). A reading whose good fields
+hold a None, a NaN or an infinity takes the general path, which produces the same text.
 """
 
 from __future__ import annotations
@@ -52,17 +54,52 @@ def _prefix(r: Reading) -> str:
     return prefix
 
 
-# (kind, plant, device, village, *field names) -> "<prefix> f1=%r,...,fn=%r %s"
-_templates: dict[tuple[str | None, ...], str] = {}
+# (kind, plant, device, village, field names, quality items, has status, has faults) ->
+# ("<prefix> f1=%r,q_f2=\"invalid\",...[,status=%s][,faults=%s] %s", the good field names)
+_Key = tuple[object, ...]
+_templates: dict[_Key, tuple[str, tuple[str, ...]]] = {}
+_strings: dict[str, str] = {}  # status text -> its escaped string field (few distinct ones)
+_fault_texts: dict[tuple[int, ...], str] = {}
 
 
-def _template(key: tuple[str | None, ...], r: Reading) -> str:
+def _template(key: _Key, r: Reading) -> tuple[str, tuple[str, ...]]:
     prefix = _prefix(r).replace("%", "%%")
-    fields = ",".join(f"{name}=%r" for name in (n.replace("%", "%%") for n in r.fields))
+    parts: list[str] = []
+    good: list[str] = []
+    for name in r.fields:
+        q = r.quality.get(name, Quality.GOOD)
+        safe = name.replace("%", "%%")
+        if q is Quality.GOOD:
+            parts.append(f"{safe}=%r")
+            good.append(name)
+        else:  # never a bad value under the field's name: a dashboard would graph it
+            parts.append(f"q_{safe}={_string_field(q.value).replace('%', '%%')}")
+    if r.status is not None:
+        parts.append("status=%s")
+    if r.faults is not None:
+        parts.append("faults=%s")
     if len(_templates) > _CACHE_MAX:
         _templates.clear()
-    _templates[key] = template = f"{prefix} {fields} %s"
-    return template
+    entry = _templates[key] = (f"{prefix} {','.join(parts)} %s", tuple(good))
+    return entry
+
+
+def _status_text(status: str) -> str:
+    text = _strings.get(status)
+    if text is None:
+        if len(_strings) > _CACHE_MAX:
+            _strings.clear()
+        text = _strings[status] = _string_field(status)
+    return text
+
+
+def _faults_text(faults: tuple[int, ...]) -> str:
+    text = _fault_texts.get(faults)
+    if text is None:
+        if len(_fault_texts) > _CACHE_MAX:
+            _fault_texts.clear()
+        text = _fault_texts[faults] = _string_field(",".join(map(str, faults)))
+    return text
 
 
 def _general_line(r: Reading, div: int) -> str | None:
@@ -94,17 +131,25 @@ def _lines(readings: Iterable[Reading], div: int) -> list[str]:
     append = out.append
     templates = _templates
     for r in readings:
-        fields = r.fields
-        if fields and not r.quality and r.status is None and r.faults is None:
-            values = fields.values()
+        fields, quality = r.fields, r.quality
+        if fields:
+            key = (r.kind, r.plant, r.device, r.village, tuple(fields),
+                   tuple(quality.items()) if quality else (), r.status is None,
+                   r.faults is None)
+            template, good = templates.get(key) or _template(key, r)
+            values = [fields[name] for name in good]
             try:
                 total = sum(values)  # TypeError for None (or anything not a number)
             except TypeError:
                 total = math.nan
-            if total - total == 0:  # no NaN or infinity among them: every field is written
-                key = (r.kind, r.plant, r.device, r.village, *fields)
-                template = templates.get(key) or _template(key, r)
-                append(template % (*map(float, values), r.ts_ns // div))
+            if good and total - total == 0:  # no NaN or infinity: every good field is written
+                args = [*map(float, values)]
+                if r.status is not None:
+                    args.append(_status_text(r.status))
+                if r.faults is not None:
+                    args.append(_faults_text(r.faults))
+                args.append(r.ts_ns // div)
+                append(template % tuple(args))
                 continue
         line = _general_line(r, div)
         if line is not None:

@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import random
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -56,6 +56,12 @@ class NightMode:
     poll_factor: int = 10
 
 
+def jitter_offset_ns(device_id: str, jitter_s: float) -> int:
+    """A device's stable start offset in [0, jitter_s): the same on every run and process
+    (a CRC, not ``hash()``, which Python salts per process; and cheap: 20,000 at start-up)."""
+    return int(zlib.crc32(device_id.encode()) / 2**32 * jitter_s * 1e9)
+
+
 class DevicePoller:
     """The schedule of one device; subclasses say how to read it (``read``)."""
 
@@ -65,7 +71,7 @@ class DevicePoller:
         self.plant, self.device = plant, device
         self.clock, self.emit = clock, emit
         self.max_backoff_s = max_backoff_s
-        self.offset_ns = int(random.Random(device.id).uniform(0, jitter_s) * 1e9)
+        self.offset_ns = jitter_offset_ns(device.id, jitter_s)
         self.on_poll = on_poll
         self.night = night  # None: never sleeps (meters, night_mode: false)
         self.state = DeviceState()

@@ -1,0 +1,109 @@
+"""The simulated fleet of ``bench/collector.py``: its config, and the server processes.
+
+Plants of 200 devices behind 4 gateways of 50 unit ids each (49 Huawei SUN2000 inverters and a
+CHINT DTSU666 meter: two reads per poll each, the register blocks their profiles plan). The
+fleet is served from separate processes (``python -m bench._fleet serve FILE``), each one a
+share of the gateways on the simulator's lean Modbus TCP server, so the client's process is
+measured alone. The register images are computed once at start: stepping the physics of
+20,000 devices takes seconds of a server's time per tick, which would stall its answers and
+has nothing to do with the collector.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from config.schema import Config
+from localsite.servers import free_port
+from simulator.fleet import Fleet
+from timebase.clock import Clock
+
+UNITS_PER_GATEWAY = 50
+GATEWAYS_PER_PLANT = 4
+INVERTER, METER = "huawei-sun2000", "chint-dtsu666"
+
+
+def fleet_data(n: int, interval_s: float, *, one_plant: bool = False,
+               influx_url: str = "http://127.0.0.1:9", spool_dir: str = "var/bench/spool"
+               ) -> dict[str, Any]:
+    """A config of ``n`` devices (a multiple of 50); a gateway's inverters as one entry with
+    ``repeat: 49``, as a site of this size writes them."""
+    gateways = []
+    ports: set[int] = set()
+    for g in range(n // UNITS_PER_GATEWAY):
+        while (port := free_port()) in ports:  # free now, but not yet bound: no repeats
+            pass
+        ports.add(port)
+        devices: list[dict[str, Any]] = [
+            {"id": f"g{g:03d}-inv", "unit_id": 1, "repeat": UNITS_PER_GATEWAY - 1,
+             "profile": INVERTER, "poll_interval_s": interval_s},
+            {"id": f"g{g:03d}-meter", "unit_id": UNITS_PER_GATEWAY, "profile": METER,
+             "poll_interval_s": interval_s}]
+        gateways.append({"id": f"gw{g:03d}", "port": port, "timeout_s": 2.0,
+                         "devices": devices})
+    per_plant = len(gateways) if one_plant else GATEWAYS_PER_PLANT
+    plants = []
+    for i in range(0, len(gateways), per_plant):
+        share = gateways[i : i + per_plant]
+        kw = 100.0 * (UNITS_PER_GATEWAY - 1) * len(share)
+        plants.append({"id": f"plant-{i // per_plant:03d}", "capacity_kwp_dc": kw * 1.2,
+                       "capacity_kw_ac": kw, "latitude": 36.27, "longitude": 100.62,
+                       "gateways": share})
+    return {
+        "site": {"id": "bench"},
+        "collector": {"timeout_s": 2.0, "jitter_s": interval_s},
+        "influxdb": {"url": influx_url, "database": "bench", "spool_dir": spool_dir,
+                     "fsync": "interval"},
+        # 11:00 on the solstice in Gonghe: every inverter running, nobody asleep
+        "simulator": {"modbus_server": "lean", "start": "2020-06-21T11:00:00+08:00",
+                      "tick_s": 60},
+        "counties": [{"id": "gonghe", "plants": plants}],
+    }
+
+
+def write_yaml(path: Path, data: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(data, sort_keys=False, default_flow_style=None))
+    return path
+
+
+def server_shares(data: dict[str, Any], parts: int) -> list[dict[str, Any]]:
+    """The fleet split by gateway into ``parts`` configs, one per server process."""
+    out = []
+    for k in range(parts):
+        share = json.loads(json.dumps(data))
+        for plant in share["counties"][0]["plants"]:
+            plant["gateways"] = [g for g in plant["gateways"]
+                                 if int(g["id"][2:]) % parts == k]
+        share["counties"][0]["plants"] = [p for p in share["counties"][0]["plants"]
+                                          if p["gateways"]]
+        out.append(share)
+    return out
+
+
+async def serve(path: Path) -> None:
+    cfg = Config.model_validate(json.loads(path.read_text()))
+    fleet = Fleet(cfg, Clock.real())
+    fleet.step(time.time_ns())  # realistic register images, computed once (see above)
+    for s in fleet.servers:
+        await s.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    print("ready", flush=True)
+    await stop.wait()
+    for s in fleet.servers:
+        await s.stop()
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["serve"]:
+        asyncio.run(serve(Path(sys.argv[2])))
