@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 PREFIX = "pvrelief_"
@@ -67,6 +68,13 @@ class Metrics:
         self.write_latency = Histogram()
         self.devices: dict[str, DeviceStats] = {}
         self.problems: dict[str, str] = {}
+        # families whose samples others compute when scraped: (name, kind, help, samples)
+        self.families: list[tuple[str, str, str, Callable[[], list[tuple[str, float]]]]] = []
+
+    def add_family(self, name: str, kind: str, help_: str,
+                   samples: Callable[[], list[tuple[str, float]]]) -> None:
+        """A metric family rendered from ``samples()`` (labels text, value) at each scrape."""
+        self.families.append((name, kind, help_, samples))
 
     def inc(self, name: str, n: float = 1) -> None:
         self.counters[name] += n  # KeyError on a typo, on purpose
@@ -137,6 +145,8 @@ class Metrics:
                 [("", float(sum(1 for _, d in devs if d.failing_for)))])
         _family(out, "healthy", "gauge", "1 when /healthz answers 200",
                 [("", 0.0 if self.problems else 1.0)])
+        for name, kind, help_, samples in self.families:
+            _family(out, name, kind, help_, samples())
         return "\n".join(out) + "\n"
 
 

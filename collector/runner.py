@@ -18,6 +18,7 @@ from collector.pipeline.stages import Pipeline, Stage
 from collector.sinks.base import Sink
 from collector.sinks.influx import InfluxSink
 from collector.sources.base import Emit, Source
+from collector.sources.modbus.bus_plan import BusPlan
 from collector.sources.modbus.source import ModbusSource
 from collector.sources.polling import STOP_TIMEOUT_S, DevicePoller, PolledSource, PollHook
 from config.profiles import ProfileRegistry, load_registry
@@ -40,17 +41,38 @@ def build_sinks(config: Config, metrics: Metrics) -> list[Sink]:
     return [InfluxSink(config.influxdb, metrics)]
 
 
+def report_buses(metrics: Metrics, plans: Sequence[BusPlan]) -> None:
+    """Each RS485 bus's utilisation: what its schedule asks, and the time its polls took."""
+    if not plans:
+        return
+    metrics.add_family(
+        "bus_planned_utilisation", "gauge",
+        "share of the RS485 bus the configured intervals ask for (over 1: they cannot fit)",
+        lambda: [(f'gateway="{p.gateway}"', p.demand) for p in plans])
+    metrics.add_family(
+        "bus_busy_seconds_total", "counter",
+        "seconds the gateway's bus spent on our requests (its rate is the utilisation)",
+        lambda: [(f'gateway="{p.gateway}"', p.endpoint.busy_s) for p in plans])
+
+
 class Collector:
     """Sources feeding one pipeline. ``sinks`` are started and closed by the collector."""
 
     def __init__(self, config: Config, sinks: Sequence[Sink], clock: Clock | None = None,
                  registry: ProfileRegistry | None = None,
-                 on_poll: PollHook | None = None) -> None:
+                 on_poll: PollHook | None = None, metrics: Metrics | None = None) -> None:
         registry = registry or load_registry()
         self.clock = clock or Clock.real()
         self.pipeline = Pipeline(build_stages(config, registry), sinks)
         self.sources = build_sources(config, registry, self.clock, self.pipeline.put, on_poll)
         self._started: list[Sink] = []
+        if metrics is not None:
+            report_buses(metrics, self.bus_plans)
+
+    @property
+    def bus_plans(self) -> list[BusPlan]:
+        """The plan of every RS485 gateway this collector polls."""
+        return [b for s in self.sources if isinstance(s, ModbusSource) for b in s.bus_plans]
 
     @property
     def pollers(self) -> list[DevicePoller]:

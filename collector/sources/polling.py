@@ -72,6 +72,8 @@ class DevicePoller:
         self.clock, self.emit = clock, emit
         self.max_backoff_s = max_backoff_s
         self.offset_ns = jitter_offset_ns(device.id, jitter_s)
+        # the device's interval, unless a plan stretched it (an overloaded RS485 bus)
+        self.interval_s = device.poll_interval_s
         self.on_poll = on_poll
         self.night = night  # None: never sleeps (meters, night_mode: false)
         self.state = DeviceState()
@@ -98,7 +100,7 @@ class DevicePoller:
         return n is not None and is_night(n.latitude, n.longitude, t_ns, n.below_deg)
 
     async def run(self) -> None:
-        interval_ns = int(self.device.poll_interval_s * 1e9)
+        interval_ns = int(self.interval_s * 1e9)
         now = self.clock.now_ns()
         slot = math.ceil((now - self.offset_ns) / interval_ns)
         skip = 0
@@ -109,7 +111,7 @@ class DevicePoller:
             # the wait is measured again instead of sleeping through the gap
             while (wait := due_wall - time.time()) > 0:
                 await asyncio.sleep(min(wait, max(self.clock.real_seconds(
-                    self.device.poll_interval_s), 0.01)))
+                    self.interval_s), 0.01)))
                 due_wall = self.clock.wall_for(due_ns)
             slot += 1
             if skip and self.state.sleeping and not self._dark(due_ns):
@@ -190,7 +192,7 @@ class DevicePoller:
         else:
             log.debug("%s: failing again: %s", self.device.id, text)
         st.last_error = text
-        max_skip = max(0, int(self.max_backoff_s / self.device.poll_interval_s) - 1)
+        max_skip = max(0, int(self.max_backoff_s / self.interval_s) - 1)
         return min(2 ** (st.consecutive_failures - 1) - 1, max_skip)
 
 

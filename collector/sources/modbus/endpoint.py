@@ -94,6 +94,9 @@ class ModbusEndpoint:
         self.connects = 0  # successful connects; close_after_cycle makes one per cycle
         self.busy_retries = 0
         self.protocol_errors = 0  # answers that could not be parsed (garbage, wrong counts)
+        # seconds from sending a request to its outcome: how busy the gateway (or the RS485
+        # bus behind it) kept this connection; its rate is the utilisation
+        self.busy_s = 0.0
         self._garbled_logged: str | None = None
 
     def protocol_error(self, error: object) -> None:
@@ -149,8 +152,10 @@ class ModbusEndpoint:
         paced = self.options.pause_between_requests_s > 0
         if paced:
             await self._pause_between()
+        loop = asyncio.get_running_loop()
+        sent = loop.time()
         fut = conn.read(unit, 3 if r.table == "holding" else 4, r.address, r.count)
-        timer = asyncio.get_running_loop().call_later(self.timeout_s, _expire, fut)
+        timer = loop.call_later(self.timeout_s, _expire, fut)
         try:
             return await fut
         except ExceptionAnswer as e:
@@ -170,6 +175,7 @@ class ModbusEndpoint:
             raise
         finally:
             timer.cancel()
+            self.busy_s += loop.time() - sent
             if paced:
                 self._last_request_end = time.monotonic()
 

@@ -12,10 +12,12 @@ import logging
 from typing import Any
 
 from collector.sources.base import Emit
+from collector.sources.modbus.bus_plan import BusPlan, plan_bus
 from collector.sources.modbus.decode import DeviceDecoder
 from collector.sources.modbus.endpoint import EndpointOptions, ModbusEndpoint
 from collector.sources.modbus.poller import DiscoveringPoller, ModbusPoller
 from collector.sources.polling import NightMode, PolledSource, PollHook
+from collector.sources.shard import in_shard
 from config.profiles import Profile, ProfileRegistry
 from config.schema import CollectorSettings, Config, Device, Plant
 from timebase.clock import Clock
@@ -31,20 +33,25 @@ class ModbusSource(PolledSource):
         super().__init__()
         cs = config.collector
         self.endpoints: dict[tuple[str, int], ModbusEndpoint] = {}
-        for _, gw in config.gateways():
-            self.endpoints[(gw.host, gw.port)] = ModbusEndpoint(
-                gw.host, gw.port, name=f"gateway {gw.id} ({gw.host}:{gw.port})",
-                options=EndpointOptions(
-                    timeout_s=gw.timeout_s or cs.timeout_s,
-                    pause_after_connect_s=gw.pause_after_connect_s,
-                    pause_between_requests_s=gw.pause_between_requests_s,
-                    close_after_cycle=gw.close_after_cycle))
-        for _, dev in config.devices():
+        self.bus_plans: list[BusPlan] = []
+        gateways = {(gw.host, gw.port): gw for _, gw in config.gateways()}
+        devices = [(p, d) for p, d in config.devices() if in_shard(d, cs.shard)]
+        for _, dev in devices:
             key = (dev.host, dev.port)
-            if key not in self.endpoints:
-                self.endpoints[key] = ModbusEndpoint(dev.host, dev.port, cs.timeout_s)
+            if key in self.endpoints:
+                continue
+            gw = gateways.get(key)
+            self.endpoints[key] = ModbusEndpoint(dev.host, dev.port, cs.timeout_s) \
+                if gw is None else ModbusEndpoint(
+                    gw.host, gw.port, name=f"gateway {gw.id} ({gw.host}:{gw.port})",
+                    options=EndpointOptions(
+                        timeout_s=gw.timeout_s or cs.timeout_s,
+                        pause_after_connect_s=gw.pause_after_connect_s,
+                        pause_between_requests_s=gw.pause_between_requests_s,
+                        close_after_cycle=gw.close_after_cycle))
         decoders: dict[str, DeviceDecoder] = {}  # one per profile, shared by its devices
-        for plant, dev in config.devices():
+        on_bus: dict[str, list[ModbusPoller]] = {}  # RS485 gateway id -> its pollers
+        for plant, dev in devices:
             profile = registry[dev.profile]
             if dev.profile not in decoders:
                 decoders[dev.profile] = DeviceDecoder(profile, cs.max_hole)
@@ -53,10 +60,17 @@ class ModbusSource(PolledSource):
                 max_backoff_s=cs.max_backoff_s, jitter_s=cs.jitter_s, on_poll=on_poll,
                 night=night_mode(plant, dev, profile, cs), decoder=decoders[dev.profile],
                 endpoint=self.endpoints[(dev.host, dev.port)])
-            if profile.sunspec_discover:
-                self.pollers.append(DiscoveringPoller(*common, max_hole=cs.max_hole, **options))
-            else:
-                self.pollers.append(ModbusPoller(*common, **options))
+            poller = DiscoveringPoller(*common, max_hole=cs.max_hole, **options) \
+                if profile.sunspec_discover else ModbusPoller(*common, **options)
+            self.pollers.append(poller)
+            gw = gateways.get((dev.host, dev.port))
+            if gw is not None and gw.serial is not None:
+                on_bus.setdefault(gw.id, []).append(poller)
+        by_id = {gw.id: gw for gw in gateways.values()}
+        self.bus_plans = [plan_bus(by_id[g], ps, clock) for g, ps in on_bus.items()]
+        if cs.shard is not None:
+            log.info("shard %s: %d of %d devices, %d endpoints", cs.shard, len(devices),
+                     len(config.devices()), len(self.endpoints))
 
     async def start(self) -> None:
         await super().start()
