@@ -21,6 +21,8 @@ from collector.sources.base import Emit, Source
 from collector.sources.modbus.bus_plan import BusPlan
 from collector.sources.modbus.source import ModbusSource
 from collector.sources.polling import STOP_TIMEOUT_S, DevicePoller, PolledSource, PollHook
+from collector.sources.shard import parse_shard
+from config.influx import InfluxSettings
 from config.profiles import ProfileRegistry, load_registry
 from config.schema import Config
 from timebase.clock import Clock
@@ -38,7 +40,17 @@ def build_stages(config: Config, registry: ProfileRegistry) -> list[Stage]:
 
 
 def build_sinks(config: Config, metrics: Metrics) -> list[Sink]:
-    return [InfluxSink(config.influxdb, metrics)]
+    return [InfluxSink(shard_influx_settings(config), metrics)]
+
+
+def shard_influx_settings(config: Config) -> InfluxSettings:
+    """A shard's spool lives in a folder of its own: the shards of one config never share one
+    (a spool is locked by the process that writes it)."""
+    settings, shard = config.influxdb, config.collector.shard
+    if shard is None:
+        return settings
+    i, n = parse_shard(shard)
+    return settings.model_copy(update={"spool_dir": settings.spool_dir / f"shard-{i}-of-{n}"})
 
 
 def report_buses(metrics: Metrics, plans: Sequence[BusPlan]) -> None:

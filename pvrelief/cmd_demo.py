@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from pvrelief.cmd_run import load_or_exit, setup_logging
+from pvrelief.cmd_run import load_or_exit
+from pvrelief.logs import setup_logging
 
 
 def register(app: typer.Typer) -> None:

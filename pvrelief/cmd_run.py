@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from datetime import datetime
 from pathlib import Path
 
 import typer
 
+from collector.sources.shard import parse_shard
 from config.errors import ConfigError
 from config.loader import load_config
 from config.schema import Config
+from pvrelief.logs import LogFormat, setup_logging
 from pvrelief.runtime import run_collector, run_simulator
 from timebase.clock import Clock
 
@@ -26,13 +27,13 @@ def load_or_exit(path: Path) -> Config:
         raise typer.Exit(2) from None
 
 
-def setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # we log its failures ourselves
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per POST is noise
+LOG_FORMAT_HELP = "text (human-readable) or json (one object per line, for log pipelines)"
+
+
+def _log_format(text: str) -> LogFormat:
+    if text not in ("text", "json"):
+        raise typer.BadParameter(f"{text!r}: text or json", param_hint="--log-format")
+    return "json" if text == "json" else "text"
 
 
 def register(app: typer.Typer) -> None:
@@ -44,11 +45,20 @@ def register(app: typer.Typer) -> None:
         duration: float | None = typer.Option(None, help="stop after this many real seconds"),
         metrics_host: str = typer.Option("127.0.0.1", help="address of /metrics and /healthz"),
         metrics_port: int = typer.Option(9108, help="port of /metrics and /healthz; 0: off"),
+        shard: str | None = typer.Option(
+            None, help="i/n: poll only shard i of n (overrides collector.shard)"),
+        log_format: str = typer.Option("text", help=LOG_FORMAT_HELP),
         verbose: bool = typer.Option(False, "--verbose", "-v"),
     ) -> None:
         """Poll every configured device and write readings to InfluxDB until SIGTERM."""
-        setup_logging(verbose)
+        setup_logging(verbose, _log_format(log_format))
         cfg = load_or_exit(config)
+        if shard is not None:
+            try:
+                parse_shard(shard)
+            except ValueError as e:
+                raise typer.BadParameter(str(e), param_hint="--shard") from None
+            cfg.collector.shard = shard
         clock = Clock.load(sim_clock) if sim_clock else Clock.real()
         addr = (metrics_host, metrics_port) if metrics_port else None
         asyncio.run(run_collector(cfg, clock, duration, addr))
@@ -62,10 +72,11 @@ def register(app: typer.Typer) -> None:
                                         help="where to publish the clock for `collect`"),
         truth: Path | None = typer.Option(None, help="write ground-truth counters here at exit"),
         duration: float | None = typer.Option(None, help="stop after this many real seconds"),
+        log_format: str = typer.Option("text", help=LOG_FORMAT_HELP),
         verbose: bool = typer.Option(False, "--verbose", "-v"),
     ) -> None:
         """Serve the configured devices as Modbus TCP servers with simulated physics."""
-        setup_logging(verbose)
+        setup_logging(verbose, _log_format(log_format))
         cfg = load_or_exit(config)
         sim = cfg.simulator
         begin = start or sim.start
