@@ -90,8 +90,8 @@ async def one_run(planned: bool) -> dict[str, Any]:
             await asyncio.sleep(WINDOW_S)
             busy = server.bus_busy_s - busy0
             requests = (server._lean.requests if server._lean else 0) - requests0
-            for p in collector.pollers:  # late_s keeps the last 1,000: enough for a window
-                late += p.state.late_s[seen[p.device.id]:]
+            for p in collector.pollers:  # late_s keeps the newest 64: a window has fewer
+                late += list(p.state.late_s)[seen[p.device.id]:]
         finally:
             await collector.stop()
     bus = SerialBus(**BUS)

@@ -120,9 +120,11 @@ class CounterGuard:
         """
         events: list[CounterEvent] = []
         changed: dict[str, float | None] = {}
+        fields, quality = reading.fields, reading.quality
         for name, kind in self.counters.items():
-            value = reading.good(name)
-            if value is None:
+            # reading.good(name), inlined: this runs for every counter of every reading
+            value = fields.get(name)
+            if value is None or (quality and quality.get(name, GOOD) is not GOOD):
                 continue
             wrap = (wrap_at or {}).get(name) if kind == "lifetime" else None
             stored, event = self._judge(name, kind, value, reading.ts_ns, wrap)
@@ -244,6 +246,7 @@ class CounterGuard:
         return CounterEvent(self.device, name, kind, ts_ns, value, ref.value)
 
 
+GOOD = Quality.GOOD
 METER_HEADROOM = 1.2  # a grid meter sees at most the plant's AC capacity, plus margin
 EVENTS_KEPT = 1000  # per device, for tests and tools; alarms will take them over
 

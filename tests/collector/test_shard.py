@@ -3,7 +3,11 @@ and the devices behind one gateway always together."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +23,7 @@ from tests.simulator.gateway_fleet import START, bounded, wait_until
 from timebase.clock import Clock
 
 N = 3
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def fleet_config(shard: str | None = None, gateways: int = 9) -> Config:
@@ -61,9 +66,14 @@ def test_shards_split_the_fleet_by_gateway() -> None:
         owners = [i for i, p in enumerate(polled) if d.id in p]
         mates = [m.id for _, m in cfg.devices() if (m.host, m.port) == (d.host, d.port)]
         assert all(m in polled[owners[0]] for m in mates)
-    # stable: the same answer in any process (no salted hash())
-    assert [shard_of(d, N) for _, d in cfg.devices()] == \
-        [shard_of(d, N) for _, d in fleet_config(gateways=60).devices()]
+    # stable: the same answer in another process, whatever its hash seed (no salted hash())
+    behind = [d for _, d in cfg.devices() if d.gateway]  # (the solo ones' ports are random)
+    other = subprocess.run(
+        [sys.executable, "-c", "import sys; from tests.collector.test_shard import *; "
+         "print([shard_of(d, 3) for _, d in fleet_config(gateways=60).devices() if d.gateway])"],
+        cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": "12345"}, capture_output=True,
+        text=True, timeout=120)
+    assert other.stdout.strip() == str([shard_of(d, N) for d in behind]), other.stderr
 
 
 async def test_three_collectors_poll_every_device_exactly_once() -> None:
