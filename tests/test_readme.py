@@ -14,6 +14,14 @@ def test_benchmark_table_matches_the_committed_results() -> None:
         "README's benchmark table is stale: paste the output of `python -m bench.readme_table`"
 
 
+def test_scaling_figures_match_the_committed_results() -> None:
+    from bench.readme_table import render_sizing
+
+    assert render_sizing() in README.read_text(encoding="utf-8"), \
+        "README's Scaling out figures are stale: paste the second block of " \
+        "`python -m bench.readme_table`"
+
+
 def test_readme_opens_with_the_two_commands() -> None:
     head = README.read_text(encoding="utf-8")[:1500]
     assert "make demo" in head and "make test" in head

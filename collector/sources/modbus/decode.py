@@ -11,16 +11,16 @@ scale factor in effect; the counter guard needs it to tell a wrap from a reset.
 
 Speed: every poll of every device runs ``decode``, so everything that depends only on the
 profile is resolved here, once (as Telegraf's converters are): one ``struct`` format per read
-unpacks every point's raw value in one call, and each value point is a tuple of plain numbers
-(sentinels, scale as an integer mantissa and a power of ten, bounds), so the poll loop does no
-dispatch on type strings. A scale is applied as a division by a power of ten where it is one
-(0.1, 0.001), which gives the nearest double to the decimal value without float noise.
+unpacks every point's raw value in one call, and the value points (sentinels, scale as an
+integer mantissa and a power of ten, bounds) are written into one compiled function
+(``decode_values.py``), so the poll does no dispatch on type strings. A scale is applied as a
+division by a power of ten where it is one (0.1, 0.001), which gives the nearest double to the
+decimal value without float noise.
 """
 
 from __future__ import annotations
 
 import struct
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -28,10 +28,10 @@ from types import MappingProxyType
 
 from collector.reading import EMPTY, Quality
 from collector.sources.modbus.codec import SENTINELS
+from collector.sources.modbus.decode_values import TEN, ValuePoint, compile_values
 from collector.sources.modbus.plan import Read, locate, plan_reads
 from config.profiles import Point, Profile
 
-SF_RANGE = range(-10, 11)
 # counters of these types roll over to 0 after 2**bits counts
 WRAP_BITS = {"acc32": 32, "acc64": 64, "uint32": 32, "uint64": 64, "uint16": 16}
 STRUCT_CODE = {
@@ -39,9 +39,6 @@ STRUCT_CODE = {
     "pad": "H", "uint32": "I", "int32": "i", "acc32": "I", "float32": "f", "bitfield32": "I",
     "enum32": "I", "uint64": "Q", "int64": "q", "acc64": "Q",
 }
-TEN = [10.0**i for i in range(64)]
-BIG = sys.float_info.max  # bounds of a point without min/max: inf and NaN still fall outside
-NOT_IMPLEMENTED, INVALID = Quality.NOT_IMPLEMENTED, Quality.INVALID
 
 
 @dataclass(slots=True)
@@ -111,18 +108,16 @@ class DeviceDecoder:
             if p.role != "value" or not p.field:
                 continue
             mant, exp = _mantissa_exponent(p.scale, p.factor)
-            lo = p.min if p.min is not None else -BIG
-            hi = p.max if p.max is not None else BIG
             sfi = sf_index[p.sf] if p.sf else -1
-            values.append((p.field, unpacked[id(p)], _sentinels(profile, p), sfi, mant, exp,
-                           lo, hi))
+            values.append(ValuePoint(p.field, unpacked[id(p)], _sentinels(profile, p), sfi,
+                                     mant, exp, p.min, p.max, p.type == "float32"))
             if p.counter and p.type in WRAP_BITS:
                 wrap = 2.0 ** WRAP_BITS[p.type] * abs(p.scale * p.factor)
                 if p.sf:
                     sf_wraps.append((p.field, sfi, wrap))
                 else:
                     fixed_wraps[p.field] = wrap
-        self._values = tuple(values)
+        self._decode_values, self.values_source = compile_values(values)
         self._fixed_wraps = MappingProxyType(fixed_wraps) if fixed_wraps else EMPTY
         self._sf_wraps = tuple(sf_wraps)
         self._status = tuple((unpacked[id(p)], _sentinels(profile, p), p.enum or {})
@@ -187,35 +182,7 @@ class DeviceDecoder:
         """``blocks``: one per read, as the answer's bytes or as a list of register words."""
         raws = self._unpack(blocks)
         sfs = [None if (raw := raws[i]) in sentinels else raw for i, sentinels in self._sfs]
-        fields: dict[str, float | None] = {}
-        quality: dict[str, Quality] | None = None
-        for name, i, sentinels, sfi, mant, exp, lo, hi in self._values:
-            raw = raws[i]
-            if raw in sentinels or raw != raw:  # raw != raw: a float32 NaN
-                fields[name] = None
-                if quality is None:
-                    quality = {}
-                quality[name] = NOT_IMPLEMENTED
-                continue
-            if sfi >= 0:
-                sf = sfs[sfi]
-                if sf is None or sf not in SF_RANGE:
-                    fields[name] = None
-                    if quality is None:
-                        quality = {}
-                    quality[name] = NOT_IMPLEMENTED if sf is None else INVALID
-                    continue
-                e = exp + sf
-            else:
-                e = exp
-            value = raw * mant / TEN[-e] if e < 0 else raw * mant * TEN[e]
-            if lo <= value <= hi:  # NaN and infinities fall outside too
-                fields[name] = value
-            else:
-                fields[name] = None
-                if quality is None:
-                    quality = {}
-                quality[name] = INVALID
+        fields, quality = self._decode_values(raws, sfs)
         out = Decoded(fields, EMPTY if quality is None else quality)
         if self._sf_wraps:
             wraps = dict(self._fixed_wraps)

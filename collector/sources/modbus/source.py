@@ -1,7 +1,9 @@
 """The Modbus TCP source: every configured Modbus device, one poller each, endpoints shared.
 
 Devices behind one gateway (or on one host:port) share one ``ModbusEndpoint``, which
-serialises their requests; devices with the same profile share one decoder, built once.
+serialises their requests; devices with the same profile share one decoder, built once. With
+``collector.shard`` only this process's shard of the devices is polled (``shard.py``); the
+pollers behind an RS485 gateway are planned against its bus (``bus_plan.py``).
 """
 
 from __future__ import annotations
