@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import faulthandler
+import gc
 import heapq
 import json
 import math
@@ -61,6 +62,20 @@ class Window:
         self.cpu0: float | None = None
         self.cpu1: float | None = None
         self.done = False  # the loops end on this: pymodbus can turn a cancel into an error
+        self.gc_s = 0.0  # time in Python's cyclic garbage collector during the window
+        self.gc_by_gen = [0.0, 0.0, 0.0]
+        self.gc_count = [0, 0, 0]
+        self._gc_t = 0.0
+        gc.callbacks.append(self._gc)
+
+    def _gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_t = time.perf_counter()
+        elif self.cpu0 is not None and self.cpu1 is None:
+            took = time.perf_counter() - self._gc_t
+            self.gc_s += took
+            self.gc_by_gen[info["generation"]] += took
+            self.gc_count[info["generation"]] += 1
 
     def poll(self, due: float, late_s: float, ok: bool) -> None:
         """A poll of the slot due at ``due`` (wall time) ended; it counts if due in the window."""
@@ -96,6 +111,9 @@ class Window:
             "late_p50_ms": round(statistics.median(late) * 1000, 2),
             "late_p99_ms": round(late[min(len(late) - 1, int(0.99 * len(late)))] * 1000, 2),
             "cpu_s": round(cpu, 3),
+            "gc_s": round(self.gc_s, 3),
+            "gc_s_by_generation": [round(x, 3) for x in self.gc_by_gen],
+            "gc_collections": self.gc_count,
             "cpu_per_poll_us": round(cpu / self.polls * 1e6, 1) if self.polls else None,
             "rss_mb": round(_rss_kb() / 1024, 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -228,7 +246,7 @@ async def run_loops(cfg: Config, window: Window, make: Callable[[str, int], Awai
 async def run_collector(path: Path, warmup_s: float, duration_s: float,
                         start_only: bool = False) -> dict[str, Any]:
     from collector.metrics import Metrics
-    from collector.runner import Collector, build_sinks
+    from collector.runner import Collector, build_sinks, freeze_startup_heap
 
     t = time.perf_counter()
     cfg = load_config(path)
@@ -247,6 +265,7 @@ async def run_collector(path: Path, warmup_s: float, duration_s: float,
         states[p.device.id] = p.state
         p.note_late = _recording(p.note_late, due, p.device.id)  # type: ignore[method-assign]
     await collector.start()
+    freeze_startup_heap()  # as pvrelief collect does
     startup = time.perf_counter() - t
     out: dict[str, Any] = {"startup_s": round(startup, 3), "config_load_s": round(loaded, 3),
                            "devices": len(states)}

@@ -9,6 +9,7 @@ stage or sink is built from the config here, and nowhere else.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Sequence
 
@@ -65,6 +66,25 @@ def report_buses(metrics: Metrics, plans: Sequence[BusPlan]) -> None:
         "bus_busy_seconds_total", "counter",
         "seconds the gateway's bus spent on our requests (its rate is the utilisation)",
         lambda: [(f'gateway="{p.gateway}"', p.endpoint.busy_s) for p in plans])
+
+
+GC_YOUNG_THRESHOLD = 50_000  # allocations between young collections (Python's default: 700)
+
+
+def freeze_startup_heap() -> None:
+    """Exempt what start-up built (config, pollers, decoders, tasks) from garbage collection.
+
+    It lives as long as the process, yet Python's collector re-scans it at every full
+    collection, and readings waiting in the sink's batch keep triggering those: with 20,000
+    devices that took half of the collector's CPU. ``gc.freeze()`` moves every object alive
+    now to a permanent generation that collections skip. For a long-lived process after its
+    start (``pvrelief collect``), not for code that builds and drops collectors (tests).
+    """
+    gc.collect()
+    gc.freeze()
+    # and collect less often: what a poll allocates is freed by reference counting (readings,
+    # answers, dicts hold no cycles), so frequent young collections find next to nothing
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
 
 
 class Collector:

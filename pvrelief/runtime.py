@@ -13,7 +13,7 @@ import signal
 from pathlib import Path
 
 from collector.metrics import Metrics, MetricsServer
-from collector.runner import Collector, build_sinks
+from collector.runner import Collector, build_sinks, freeze_startup_heap
 from config.schema import Config
 from simulator.fleet import Fleet
 from timebase.clock import Clock
@@ -51,6 +51,7 @@ async def run_collector(cfg: Config, clock: Clock, duration_s: float | None = No
             await server.start()
             log.info("metrics on http://%s:%d/metrics", *metrics_addr)
         await collector.start()
+        freeze_startup_heap()
         await wait_for(stop, duration_s)
     finally:
         try:
