@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sys
 import time
@@ -61,6 +62,7 @@ def fleet_data(n: int, interval_s: float, *, one_plant: bool = False,
         "site": {"id": "bench"},
         "collector": {"timeout_s": 2.0, "jitter_s": interval_s},
         "influxdb": {"url": influx_url, "database": "bench", "spool_dir": spool_dir,
+                     "batch_size": int(os.environ.get("BENCH_BATCH", 5000)),
                      "fsync": "interval"},
         # 11:00 on the solstice in Gonghe: every inverter running, nobody asleep
         "simulator": {"modbus_server": "lean", "start": "2020-06-21T11:00:00+08:00",

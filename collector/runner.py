@@ -68,7 +68,7 @@ def report_buses(metrics: Metrics, plans: Sequence[BusPlan]) -> None:
         lambda: [(f'gateway="{p.gateway}"', p.endpoint.busy_s) for p in plans])
 
 
-GC_YOUNG_THRESHOLD = 50_000  # allocations between young collections (Python's default: 700)
+GC_YOUNG_THRESHOLD = 10_000  # net allocations between young collections (default: 700)
 
 
 def freeze_startup_heap() -> None:
