@@ -98,6 +98,11 @@ class ModbusEndpoint:
         # bus behind it) kept this connection; its rate is the utilisation
         self.busy_s = 0.0
         self._garbled_logged: str | None = None
+        # one watchdog timer per endpoint instead of one per request: the request in flight,
+        # its deadline, and the timer, armed while requests go out (see _watch)
+        self._in_flight: asyncio.Future[bytes] | None = None
+        self._deadline = 0.0
+        self._timer: asyncio.TimerHandle | None = None
 
     def protocol_error(self, error: object) -> None:
         """An answer could not be parsed: the connection was closed, the request fails.
@@ -123,6 +128,9 @@ class ModbusEndpoint:
             return await c.read(unit, r)
 
     async def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -155,7 +163,7 @@ class ModbusEndpoint:
         loop = asyncio.get_running_loop()
         sent = loop.time()
         fut = conn.read(unit, 3 if r.table == "holding" else 4, r.address, r.count)
-        timer = loop.call_later(self.timeout_s, _expire, fut)
+        self._watch(fut, sent + self.timeout_s)
         try:
             return await fut
         except ExceptionAnswer as e:
@@ -174,10 +182,33 @@ class ModbusEndpoint:
             conn.forget()
             raise
         finally:
-            timer.cancel()
+            self._in_flight = None
             self.busy_s += loop.time() - sent
             if paced:
                 self._last_request_end = time.monotonic()
+
+    def _watch(self, fut: asyncio.Future[bytes], deadline: float) -> None:
+        """Fail ``fut`` with TimeoutError at ``deadline`` unless it is answered first.
+
+        Requests on an endpoint go one at a time, so one timer serves them all: armed for the
+        first request's deadline, it finds a later request in flight when it fires and waits
+        on for that one's deadline. A timer per request (4,000 a second at 20,000 devices) is
+        a handle pushed on and cancelled off the loop's timer heap every time.
+        """
+        self._in_flight, self._deadline = fut, deadline
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_at(deadline, self._check_deadline)
+
+    def _check_deadline(self) -> None:
+        self._timer = None
+        fut = self._in_flight
+        if fut is None or fut.done():
+            return  # nothing in flight: the next request arms the timer again
+        loop = asyncio.get_running_loop()
+        if loop.time() >= self._deadline:
+            fut.set_exception(TimeoutError())
+        else:
+            self._timer = loop.call_at(self._deadline, self._check_deadline)
 
     async def _read_retrying_busy(self, device: str, unit: int, r: Read) -> bytes:
         try:
@@ -190,11 +221,6 @@ class ModbusEndpoint:
         await asyncio.sleep(max(self.options.pause_between_requests_s,
                                 min(0.2, self.timeout_s / 4)))
         return await self._request(device, unit, r)
-
-
-def _expire(fut: asyncio.Future[bytes]) -> None:
-    if not fut.done():
-        fut.set_exception(TimeoutError())
 
 
 class _CycleHold:
