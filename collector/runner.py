@@ -80,8 +80,8 @@ def freeze_startup_heap() -> None:
     now to a permanent generation that collections skip. For a long-lived process after its
     start (``pvrelief collect``), not for code that builds and drops collectors (tests).
     """
-    gc.collect()
-    gc.freeze()
+    gc.freeze()  # no gc.collect() first: start-up's garbage is freed by reference counting,
+    # and a full collection of 20,000 devices' objects would lengthen the start
     # and collect less often: what a poll allocates is freed by reference counting (readings,
     # answers, dicts hold no cycles), so frequent young collections find next to nothing
     gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
