@@ -251,6 +251,8 @@ async def run_collector(path: Path, warmup_s: float, duration_s: float,
     t = time.perf_counter()
     cfg = load_config(path)
     loaded = time.perf_counter() - t
+    # a spool of its own: another run's undelivered backlog would be replayed here
+    cfg.influxdb.spool_dir = cfg.influxdb.spool_dir / f"run-{os.getpid()}"
     metrics = Metrics()
     window = Window(warmup_s, duration_s)
     states: dict[str, Any] = {}

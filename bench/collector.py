@@ -117,14 +117,20 @@ def fleet_row(tmp: Path, influx_url: str, n: int, interval_s: float,
 
 
 def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Several runs of one client: mean CPU per poll, and the worst schedule and lateness."""
+    """Several runs of one client: the mean CPU per poll; schedule and lateness of the run
+    made under the lowest load (the machine is shared: when others take the CPU, a client's
+    lateness says more about them than about it; every run stays in the result)."""
     cpu = [r["cpu_per_poll_us"] for r in runs if r["cpu_per_poll_us"]]
+    calm = min(runs, key=lambda r: r["load_average_1min"])
     out = {
         "runs": len(runs),
         "cpu_per_poll_us": round(statistics.fmean(cpu), 1) if cpu else None,
-        "made_share": min(r["made_share"] for r in runs),
-        "late_p50_ms": max(r["late_p50_ms"] for r in runs),
-        "late_p99_ms": max(r["late_p99_ms"] for r in runs),
+        "made_share": calm["made_share"],
+        "late_p50_ms": calm["late_p50_ms"],
+        "late_p99_ms": calm["late_p99_ms"],
+        "load_average_1min": calm["load_average_1min"],
+        "worst_made_share": min(r["made_share"] for r in runs),
+        "worst_late_p99_ms": max(r["late_p99_ms"] for r in runs),
         "rss_mb": max(r["rss_mb"] for r in runs),
     }
     for key in ("startup_s", "readings_written_per_s"):
