@@ -216,6 +216,9 @@ class ModbusEndpoint:
         except DeviceException as e:
             if e.code != DEVICE_BUSY:
                 raise
+        return await self._retry_busy(device, unit, r)
+
+    async def _retry_busy(self, device: str, unit: int, r: Read) -> bytes:
         # busy: a gateway mid-way through another master's request; one more try, a little later
         self.busy_retries += 1
         await asyncio.sleep(max(self.options.pause_between_requests_s,
@@ -262,6 +265,13 @@ class Cycle:
 
     async def read_blocks(self, unit: int, reads: list[Read]) -> list[bytes]:
         """Every read of a poll, as the answers' bytes (what the decoder takes fastest)."""
-        read = self._endpoint._read_retrying_busy
-        device = self.device
-        return [await read(device, unit, r) for r in reads]
+        endpoint, device = self._endpoint, self.device
+        blocks = []
+        for r in reads:  # _read_retrying_busy, inlined: every poll runs this
+            try:
+                blocks.append(await endpoint._request(device, unit, r))
+            except DeviceException as e:
+                if e.code != DEVICE_BUSY:
+                    raise
+                blocks.append(await endpoint._retry_busy(device, unit, r))
+        return blocks
