@@ -64,6 +64,7 @@ class Window:
         self.done = False  # the loops end on this: pymodbus can turn a cancel into an error
         self.gc_s = 0.0  # time in Python's cyclic garbage collector during the window
         self.gc_by_gen = [0.0, 0.0, 0.0]
+        self.loop_lag: list[float] = []
         self.gc_count = [0, 0, 0]
         self._gc_t = 0.0
         gc.callbacks.append(self._gc)
@@ -86,14 +87,23 @@ class Window:
             else:
                 self.failed += 1
 
+    async def _watch_loop(self) -> None:
+        """How late a 20 ms sleep wakes: the event loop's stalls (blocking calls, GC)."""
+        while True:
+            t = time.perf_counter()
+            await asyncio.sleep(0.02)
+            self.loop_lag.append(time.perf_counter() - t - 0.02)
+
     async def run(self, extra: Callable[[str], None] | None = None) -> None:
         self.arm()
         await asyncio.sleep(max(0.0, self.t0 - time.time()))
+        watch = asyncio.create_task(self._watch_loop())
         self.cpu0 = time.process_time()
         if extra:
             extra("start")
         await asyncio.sleep(max(0.0, self.t1 - time.time()))
         self.cpu1 = time.process_time()
+        watch.cancel()
         if extra:
             extra("end")
         await asyncio.sleep(GRACE_S)  # polls due before the end may still complete
@@ -112,12 +122,19 @@ class Window:
             "late_p99_ms": round(late[min(len(late) - 1, int(0.99 * len(late)))] * 1000, 2),
             "cpu_s": round(cpu, 3),
             "gc_s": round(self.gc_s, 3),
+            "loop_stall_p99_ms": round(_p99(self.loop_lag) * 1000, 1),
+            "loop_stall_max_ms": round(max(self.loop_lag, default=math.nan) * 1000, 1),
             "gc_s_by_generation": [round(x, 3) for x in self.gc_by_gen],
             "gc_collections": self.gc_count,
             "cpu_per_poll_us": round(cpu / self.polls * 1e6, 1) if self.polls else None,
             "rss_mb": round(_rss_kb() / 1024, 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         }
+
+
+def _p99(values: list[float]) -> float:
+    ordered = sorted(values) or [math.nan]
+    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
 
 
 def _slots(interval_s: float, offset_s: float, t0: float, t1: float) -> int:
