@@ -76,9 +76,9 @@ def _collector_rows(col: dict) -> list[str]:
             + ("≤ 1.5×; ≥ 99 %, p99 < 1 s |" if r["devices"] == 20000 else "≤ 1.5× |"))
     start = col["startup_one_plant"]
     rows.append(
-        "| collector start-up, one plant of " + ", ".join(
-            f"{s['devices']:,}: {s['startup_s']:.1f} s" for s in start)
-        + " devices (config loaded, pipeline built, polling started) | "
+        "| collector start-up, devices in one plant (config loaded, pipeline built, polling "
+        "started): " + ", ".join(f"{s['devices']:,} in {s['startup_s']:.1f} s" for s in start)
+        + " | "
         f"{start[-1]['startup_s']:.1f} s for {start[-1]['devices']:,} | — | "
         f"{start[-1]['startup_s'] / start[0]['startup_s']:.0f}× for "
         f"{start[-1]['devices'] // start[0]['devices']}× the devices | < 5 s |")
