@@ -7,7 +7,7 @@ file stays small; ``config.profiles`` re-exports everything here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -69,7 +69,9 @@ class PointSpec(BaseModel):
     field: str | None = None  # canonical reading field; None: read only if needed
     role: Role = "value"
     counter: Literal["lifetime", "daily"] | None = None
-    sentinel: int | None = None  # overrides the family's "not implemented" value
+    # this register's own "not implemented" pattern, overriding the family's; `none`: every
+    # value is valid (a bitfield whose all-ones word means "every alarm")
+    sentinel: Annotated[int, Field(ge=0)] | Literal["none"] | None = None
     # sign convention: the device counts the other way round from the canonical field (a
     # meter whose forward power is import, where our p_w is positive for export)
     invert: bool = False
@@ -119,6 +121,10 @@ class PointSpec(BaseModel):
             if missing:
                 raise ValueError(f"point {n}: `codes:` gives no alarm id for bit(s) "
                                  f"{', '.join(map(str, missing))} of the {width}")
+        if isinstance(self.sentinel, int) and self.type in TYPE_WORDS and \
+                self.sentinel >= 1 << (16 * TYPE_WORDS[self.type]):
+            raise ValueError(f"point {n}: sentinel {self.sentinel:#x} does not fit a {self.type}"
+                             " (write the register pattern, as the document prints it)")
         if self.scale < 0 or self.factor < 0:
             raise ValueError(f"point {n}: a negative scale or factor; write `invert: true` to "
                              "turn the device's sign convention round")
@@ -144,7 +150,7 @@ class Point:
     field: str | None = None
     role: str = "value"
     counter: str | None = None
-    sentinel: int | None = None
+    sentinel: int | str | None = None  # a pattern, or "none" (see PointSpec)
     enum: dict[int, str] | None = None
     bits: dict[int, str] | None = None
     codes: dict[int, int] | None = None

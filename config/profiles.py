@@ -17,7 +17,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from config.errors import ConfigError
 from config.profile_points import (
@@ -32,6 +39,7 @@ from config.profile_points import (
     Role,
     to_point,
 )
+from config.sentinels import FAMILY_NAME, sentinel_table
 from config.validation import format_errors
 from config.yamlpos import load_yaml_with_lines
 
@@ -77,7 +85,8 @@ class ProfileSpec(BaseModel):
     kind: Literal["inverter", "meter"]
     vendor: str
     document: str = Field(min_length=3, description="the vendor document and version followed")
-    sentinels: Literal["sunspec", "huawei", "none"] = "sunspec"
+    # the family of "not implemented" values (config/profiles/sentinels/families.yaml)
+    sentinels: str = Field("sunspec", pattern=FAMILY_NAME)
     rated_kw_ac: float | None = None
     # wire address = documented address + address_offset (Sungrow documents 5001 for wire 5000)
     address_offset: int = Field(0, ge=-1, le=1)
@@ -90,6 +99,15 @@ class ProfileSpec(BaseModel):
     identify: IdentifySpec | None = None
     sunspec: SunSpecLayout | None = None
     registers: list[PointSpec] | None = None
+
+    @field_validator("sentinels")
+    @classmethod
+    def _known_family(cls, family: str) -> str:
+        known = sentinel_table().families
+        if family not in known:
+            raise ValueError(f"no sentinel family {family!r} in {sentinel_table().path.name} "
+                             f"(known: {', '.join(sorted(known))})")
+        return family
 
     @model_validator(mode="after")
     def _one_form(self) -> ProfileSpec:
