@@ -33,7 +33,7 @@ from config.profile_points import (
     to_point,
 )
 from config.validation import format_errors
-from config.yamlpos import load_yaml_with_lines
+from config.yaml_loader import load_yaml
 
 __all__ = [
     "PROFILE_DIR", "SUNSPEC_DIR", "TYPE_ALIASES", "TYPE_WORDS", "AddressRange", "Identify",
@@ -182,7 +182,7 @@ class Profile:
 
 
 def _read_model(path: Path, model: type[BaseModel]) -> BaseModel:
-    data, lines = load_yaml_with_lines(path)
+    data, lines = load_yaml(path)
     try:
         return model.model_validate(data)
     except ValidationError as e:
