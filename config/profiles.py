@@ -41,7 +41,7 @@ from config.profile_points import (
 )
 from config.sentinels import FAMILY_NAME, sentinel_table
 from config.validation import format_errors
-from config.yamlpos import load_yaml_with_lines
+from config.yaml_loader import load_yaml
 
 __all__ = [
     "PROFILE_DIR", "SUNSPEC_DIR", "TYPE_ALIASES", "TYPE_WORDS", "AddressRange", "Identify",
@@ -200,7 +200,7 @@ class Profile:
 
 
 def _read_model(path: Path, model: type[BaseModel]) -> BaseModel:
-    data, lines = load_yaml_with_lines(path)
+    data, lines = load_yaml(path)
     try:
         return model.model_validate(data)
     except ValidationError as e:

@@ -66,7 +66,8 @@ def _limits(info: FieldInfo) -> str:
     parts = []
     for m in info.metadata:
         for attr, sym in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<"),
-                          ("min_length", "length ≥"), ("pattern", "matches")):
+                          ("min_length", "length ≥"), ("max_length", "length ≤"),
+                          ("pattern", "matches")):
             if (v := getattr(m, attr, None)) is not None:
                 parts.append(f"{sym} `{v}`" if attr == "pattern" else f"{sym} {v}")
     return ", ".join(parts)

@@ -8,7 +8,7 @@ is an error that names the key and its line rather than a silently ignored setti
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -22,7 +22,7 @@ from pydantic import (
 from config.influx import InfluxSettings
 from config.mqtt import MqttSettings
 from config.simulator_settings import FaultSpec, SimulatorSettings
-from config.strict import ID_PATTERN, Id, Strict
+from config.strict import EntryId, Host, Id, Strict
 
 __all__ = ["FaultSpec", "SimulatorSettings"]  # re-exported: part of the config model
 
@@ -33,11 +33,6 @@ DEFAULT_PORT = 502
 # YAML, so each problem names its own line; the model then skips its own (line-less) checks.
 CROSS_CHECKED = "cross_checked"
 
-
-
-# an id becomes an InfluxDB tag and a file name: keep it to a safe alphabet
-EntryId = Annotated[str, Field(
-    pattern=ID_PATTERN, description="lowercase letters, digits, - and _; unique across the site")]
 
 
 class Named(Strict):
@@ -80,7 +75,7 @@ class GatewayDevice(DeviceSpec):
 
 
 class Device(DeviceSpec):
-    host: str = Field(DEFAULT_HOST, description="address of the device or gateway")
+    host: Host = Field(DEFAULT_HOST, description="hostname, IPv4 or IPv6 address of the device")
     port: int = Field(DEFAULT_PORT, ge=1, le=65535, description="Modbus TCP port")
     # set when the device was listed under a gateway; not a key a user writes
     _gateway: str | None = PrivateAttr(None)
@@ -98,7 +93,7 @@ class Gateway(Strict):
     """
 
     id: EntryId
-    host: str = Field(DEFAULT_HOST, description="address of the device or gateway")
+    host: Host = Field(DEFAULT_HOST, description="hostname, IPv4 or IPv6 address of the gateway")
     port: int = Field(DEFAULT_PORT, ge=1, le=65535, description="Modbus TCP port")
     timeout_s: float | None = Field(None, gt=0, le=60, description="default: collector.timeout_s")
     pause_after_connect_s: float = Field(
