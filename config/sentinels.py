@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from config.errors import ConfigError
 from config.profile_points import TYPE_WORDS, PointType
 from config.validation import format_errors
-from config.yamlpos import load_yaml_with_lines
+from config.yaml_loader import load_yaml
 
 SENTINEL_FILE = Path(__file__).resolve().parent / "profiles" / "sentinels" / "families.yaml"
 # NaN (float32) and an empty string are "no value" in every family: rules, not table entries
@@ -80,7 +80,7 @@ class SentinelTable:
 
 
 def load_sentinels(path: Path = SENTINEL_FILE) -> SentinelTable:
-    data, lines = load_yaml_with_lines(path)
+    data, lines = load_yaml(path)
     try:
         spec = SentinelFile.model_validate(data)
     except ValidationError as e:
