@@ -8,6 +8,7 @@ is an error that names the key and its line rather than a silently ignored setti
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -147,6 +148,10 @@ class Plant(Strict):
     latitude: float = Field(ge=-90, le=90, description="degrees north")
     longitude: float = Field(ge=-180, le=180, description="degrees east")
     altitude_m: float = Field(0.0, ge=-500, le=9000, description="metres above sea level")
+    commissioned: date | None = Field(
+        None, description="first day of operation: bounds its lifetime counters (default "
+                          "2014-01-01, the programme's start)",
+    )
     timezone: str = Field(
         "Asia/Shanghai", description="IANA zone: local midnight for daily counters",
     )
