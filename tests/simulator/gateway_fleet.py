@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import statistics
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 from collector.runner import Collector
 from config.schema import Config
 from localsite.servers import free_port
+from simulator.fleet import Fleet
+from timebase.clock import Clock
 
 T = TypeVar("T")
 
@@ -93,3 +96,18 @@ class Lateness:
                 if d in devices and t >= from_ns and (until_ns is None or t < until_ns)]
         assert len(late) >= 5 * len(devices), (len(late), len(devices))
         return statistics.fmean(late)
+
+
+@contextlib.asynccontextmanager
+async def served_fleet(cfg: Config) -> AsyncIterator[Fleet]:
+    """The fleet's Modbus servers, its physics stepped once to the configured start and then
+    held there: a client reads registers that do not move under it."""
+    fleet = Fleet(cfg, Clock.starting(cfg.simulator.start, 1.0))
+    fleet.step(fleet.clock.sim_start_ns)
+    for s in fleet.servers:
+        await s.start()
+    try:
+        yield fleet
+    finally:
+        for s in fleet.servers:
+            await bounded(s.stop(), 10, f"server {s.port} stop()")
