@@ -33,7 +33,7 @@ SIM_QUANTITIES = frozenset({
     "efficiency_pct", "p_peak_day_w", "startup_local_s", "shutdown_local_s", "running_h",
     "running_day_min", "e_month_kwh", "v_bus_v", "v_neg_ground_v",
     "clock_local_s", "clock_year", "clock_month", "clock_day", "clock_hour", "clock_minute",
-    "clock_second",
+    "clock_second", "utc_offset_min",
     "q_var", "pf", "v_l12_v", "v_l23_v", "v_l31_v", "p_l1_w", "p_l2_w", "p_l3_w",
 })
 
@@ -78,6 +78,8 @@ class SimDevice:
         for part in ("year", "month", "day", "hour", "minute", "second"):
             self.publish(f"clock_{part}", getattr(local, part))
         self.publish("clock_local_s", local_seconds(t_ns, self.tz))
+        offset = local.utcoffset()
+        self.publish("utc_offset_min", offset.total_seconds() / 60 if offset else 0.0)
 
     def __post_init__(self) -> None:
         fields = {p.field for p in self.profile.points if p.field}
