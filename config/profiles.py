@@ -358,15 +358,33 @@ def load_profile(path: Path) -> Profile:
 ProfileRegistry = dict[str, Profile]
 
 
+_REGISTRY_CACHE: dict[tuple[tuple[str, int, int], ...], ProfileRegistry] = {}
+
+
 def load_registry(*extra_dirs: Path) -> ProfileRegistry:
-    """Every ``*.yaml`` profile in config/profiles (and extra folders), by name."""
+    """Every ``*.yaml`` profile in config/profiles (and extra folders), by name.
+
+    Parsed once per process while the files stay as they are (same paths, sizes and
+    modification times): the config loader, the collector and the simulator each ask for it,
+    and parsing the YAML costs about a second, which a simulated clock at 600x turns into ten
+    minutes. Profiles are frozen; each caller gets its own dict.
+    """
+    paths = [path for folder in (PROFILE_DIR, *extra_dirs)
+             for path in sorted(Path(folder).glob("*.yaml"))]
+    key = tuple((str(p), st.st_mtime_ns, st.st_size) for p in paths for st in [p.stat()])
+    if key not in _REGISTRY_CACHE:
+        _REGISTRY_CACHE.clear()  # one version of the files at a time: bounded memory
+        _REGISTRY_CACHE[key] = _load_registry(paths)
+    return dict(_REGISTRY_CACHE[key])
+
+
+def _load_registry(paths: list[Path]) -> ProfileRegistry:
     registry: ProfileRegistry = {}
-    for folder in (PROFILE_DIR, *extra_dirs):
-        for path in sorted(Path(folder).glob("*.yaml")):
-            prof = load_profile(path)
-            if prof.name in registry:
-                raise ConfigError(
-                    f"{path}: profile name {prof.name!r} is taken by {registry[prof.name].source}"
-                )
-            registry[prof.name] = prof
+    for path in paths:
+        prof = load_profile(path)
+        if prof.name in registry:
+            raise ConfigError(
+                f"{path}: profile name {prof.name!r} is taken by {registry[prof.name].source}"
+            )
+        registry[prof.name] = prof
     return registry

@@ -62,6 +62,8 @@ class SimDevice:
 
     def publish(self, name: str, value: float | None) -> None:
         """Write a quantity to the register image, through any injected fault."""
+        if not self.image.shows(name):
+            return  # no register of this profile shows it
         if value is not None:
             if name in self.stuck:
                 held = self.stuck[name]

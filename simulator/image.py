@@ -27,6 +27,7 @@ from config.profiles import Point, Profile
 from config.sentinels import sentinel_table
 from simulator.encode import (
     FORMATS,
+    PointPacker,
     encode_pattern,
     encode_text,
     encode_value,
@@ -66,6 +67,19 @@ class RegisterImage:
         self._sf: dict[str, int] = {}
         self._values: dict[str, float] = {}  # last scaled value per point, for sf changes
         self._sf_members: dict[str, list[Point]] = {}
+        # per point, built once (the physics loop encodes every point every tick): its packer,
+        # the range its type holds, its "not implemented" patterns and its unit divisor
+        self._packer: dict[str, PointPacker] = {}
+        self._range: dict[str, tuple[float, float]] = {}
+        self._patterns: dict[str, frozenset[int]] = {}
+        for p in profile.points:
+            if p.type in FORMATS:
+                self._packer[p.name] = PointPacker(p.type, p.size, p.word_order)
+                self._range[p.name] = RANGES.get(p.type, (-math.inf, math.inf))
+                self._patterns[p.name] = frozenset(
+                    () if p.sentinel == "none" else (p.sentinel,)
+                    if isinstance(p.sentinel, int)
+                    else sentinel_table().patterns(profile.sentinels, p.type))
         for p in profile.points:
             self._write(p, not_implemented_words(p, profile.sentinels))
             if p.sf:
@@ -200,26 +214,18 @@ class RegisterImage:
     def _encode(self, p: Point, value: float) -> None:
         for r in p.ratio:  # a meter behind transformers shows the secondary side
             value /= self._ratio.get(r, 1.0)
+        packer = self._packer[p.name]
         if p.type == "float32":
-            self._write(p, encode_value("float32", value / (p.factor * p.scale), p.word_order))
+            self._write(p, packer.words(value / (p.factor * p.scale)))
             return
         sf = self._sf.get(p.sf, 0) if p.sf else 0
         raw = round(self._raw(p, value, sf))
-        lo, hi = RANGES.get(p.type, (-math.inf, math.inf))
+        lo, hi = self._range[p.name]
         # clamp into the valid range, so no value is ever served as a sentinel (acc32 0 -> 1)
-        raw = self._not_a_sentinel(p, int(min(max(raw, lo), hi)))
-        self._write(p, encode_value(p.type, raw, p.word_order))
-
-    def _not_a_sentinel(self, p: Point, raw: int) -> int:
-        """``raw``, or its neighbour towards zero if its word means "not implemented"."""
-        if p.sentinel == "none":
-            return raw
-        patterns = ((p.sentinel,) if isinstance(p.sentinel, int)
-                    else sentinel_table().patterns(self.profile.sentinels, p.type))
-        mask = (1 << 16 * p.size) - 1
-        if raw & mask in patterns:
-            return raw - 1 if raw > 0 else raw + 1
-        return raw
+        raw = int(min(max(raw, lo), hi))
+        if raw & ((1 << 16 * p.size) - 1) in self._patterns[p.name]:
+            raw = raw - 1 if raw > 0 else raw + 1  # its neighbour towards zero
+        self._write(p, packer.words(raw))
 
     def _constant(self, p: Point, value: float) -> list[int]:
         """A profile's ``sim:`` constant; one its type cannot hold is a profile error."""
