@@ -83,7 +83,13 @@ class PointSpec(BaseModel):
     bits: dict[int, str] | None = None
     # role faults: bit -> vendor alarm id for a bitfield; a plain integer holds the code itself
     codes: dict[int, int] | None = None
+    # multipliers read from the device: names of points whose values multiply this one (a
+    # meter's CT and PT ratios: its registers hold secondary-side values)
+    ratio: list[str] | None = None
     sim: float | str | None = None  # value the simulator serves (scale factors, constants, text)
+    # a quantity the simulator serves here though the collector does not poll it (reactive
+    # power, start-up time ...): simulator.devices names them; a canonical field also works
+    sim_field: str | None = Field(None, pattern=r"^[a-z][a-z0-9_]*$")
 
     @model_validator(mode="before")
     @classmethod
@@ -158,6 +164,8 @@ class Point:
     min: float | None = None  # plausible range of the canonical value
     max: float | None = None
     invert: bool = False  # already folded into ``scale``; kept for `pvrelief plan` and docs
+    ratio: tuple[str, ...] = ()  # points whose values multiply this one (CT/PT ratios)
+    sim_field: str | None = None  # what the simulator serves here (the collector ignores it)
 
     @property
     def end(self) -> int:
@@ -174,7 +182,8 @@ def to_point(spec: PointSpec, name: str, address: int, sf: str | None,
         word_order=spec.word_order, sf=sf, scale=scale, factor=spec.factor,
         units=spec.units, field=fieldname, role=spec.role, counter=spec.counter,
         sentinel=spec.sentinel, enum=spec.enum, bits=spec.bits, codes=spec.codes, sim=spec.sim,
-        min=spec.min, max=spec.max, invert=spec.invert,
+        min=spec.min, max=spec.max, invert=spec.invert, ratio=tuple(spec.ratio or ()),
+        sim_field=spec.sim_field,
     )
 
 

@@ -51,6 +51,22 @@ def encode_pattern(pattern: int, size: int, word_order: str = "big") -> list[int
     return _words(struct.pack(">" + PATTERN_FORMATS[size], pattern), word_order)
 
 
+class PointPacker:
+    """One point's encoder, built once: ``words(raw)`` packs a value already in its type's
+    range (the image clamps first) with a prebuilt ``struct.Struct`` and splits it into words."""
+
+    __slots__ = ("_pack", "_split", "little")
+
+    def __init__(self, type_: str, size: int, word_order: str) -> None:
+        self._pack = struct.Struct(">" + FORMATS[type_]).pack
+        self._split = struct.Struct(">" + "H" * size).unpack
+        self.little = word_order == "little"
+
+    def words(self, value: float) -> list[int]:
+        words = list(self._split(self._pack(value)))
+        return words[::-1] if self.little else words
+
+
 def not_implemented_words(p: Point, family: str) -> list[int]:
     """What a device serves for ``p`` when it has no value: the point's own sentinel, else its
     family's, else NaN for a float and NULs for a string; 0 where no sentinel exists at all."""

@@ -27,6 +27,7 @@ from config.profiles import Point, Profile
 from config.sentinels import sentinel_table
 from simulator.encode import (
     FORMATS,
+    PointPacker,
     encode_pattern,
     encode_text,
     encode_value,
@@ -46,16 +47,45 @@ class RegisterImage:
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
         self._tables: dict[str, dict[int, int]] = {"holding": {}, "input": {}}
-        self._by_field: dict[str, Point] = {p.field: p for p in profile.points if p.field}
-        self._status = next((p for p in profile.points if p.role == "status"), None)
+        # every point that shows a quantity: its canonical field, or its sim_field (a value
+        # the collector does not poll: reactive power, start-up time ...); a quantity may show
+        # in several registers (Sungrow's total yield in kWh and in 0.1 kWh)
+        self._targets: dict[str, list[Point]] = {}
+        for p in profile.points:
+            for name in {p.field, p.sim_field} - {None}:
+                self._targets.setdefault(str(name), []).append(p)
+        self._by_field: dict[str, Point] = {}
+        for p in profile.points:
+            if p.field:
+                self._by_field.setdefault(p.field, p)
+        self._status = [p for p in profile.points
+                        if p.enum and (p.role == "status" or p.sim_field == "status")]
+        # CT/PT ratios (scaled values) that the registers of a meter's secondary side divide by
+        self._ratio: dict[str, float] = {}
+        self._ratio_members: dict[str, list[Point]] = {}
         self._faults = [p for p in profile.points if p.role == "faults"]
         self._sf: dict[str, int] = {}
         self._values: dict[str, float] = {}  # last scaled value per point, for sf changes
         self._sf_members: dict[str, list[Point]] = {}
+        # per point, built once (the physics loop encodes every point every tick): its packer,
+        # the range its type holds, its "not implemented" patterns and its unit divisor
+        self._packer: dict[str, PointPacker] = {}
+        self._range: dict[str, tuple[float, float]] = {}
+        self._patterns: dict[str, frozenset[int]] = {}
+        for p in profile.points:
+            if p.type in FORMATS:
+                self._packer[p.name] = PointPacker(p.type, p.size, p.word_order)
+                self._range[p.name] = RANGES.get(p.type, (-math.inf, math.inf))
+                self._patterns[p.name] = frozenset(
+                    () if p.sentinel == "none" else (p.sentinel,)
+                    if isinstance(p.sentinel, int)
+                    else sentinel_table().patterns(profile.sentinels, p.type))
         for p in profile.points:
             self._write(p, not_implemented_words(p, profile.sentinels))
             if p.sf:
                 self._sf_members.setdefault(p.sf, []).append(p)
+            for r in p.ratio:
+                self._ratio_members.setdefault(r, []).append(p)
         for p in profile.points:
             if isinstance(p.sim, str):
                 self._write(p, encode_text(p.sim, p.size))
@@ -64,6 +94,8 @@ class RegisterImage:
                 self._sf[p.name] = int(p.sim)
             if p.sim is not None:
                 self._write(p, self._constant(p, p.sim))
+            if p.name in self._ratio_members and p.sim is not None:
+                self._ratio[p.name] = float(p.sim) * p.scale * p.factor
         self._fill_holes()
 
     def _fill_holes(self) -> None:
@@ -82,6 +114,8 @@ class RegisterImage:
     # -- register access (the Modbus server side) -------------------------------------------
     def read(self, table: str, address: int, count: int) -> list[int] | None:
         """The words at address..address+count, or None if any is not mapped."""
+        if table == "input" and self.profile.input_mirrors_holding:
+            table = "holding"  # the device answers function 04 from the same registers
         regs = self._tables[table]
         try:
             return [regs[a] for a in range(address, address + count)]
@@ -95,12 +129,27 @@ class RegisterImage:
 
     # -- canonical writes (the simulator side) -----------------------------------------------
     def has_field(self, name: str) -> bool:
+        """Whether a canonical field (one the collector polls) shows in this profile."""
         return name in self._by_field
 
+    def shows(self, name: str) -> bool:
+        """Whether any register shows ``name`` (a canonical field or a sim_field)."""
+        return name in self._targets
+
     def set_field(self, name: str, value: float | None) -> None:
-        p = self._by_field.get(name)
-        if p is None:
-            return  # this profile does not carry that field
+        for p in self._targets.get(name, ()):  # none: this profile does not carry it
+            self._set_point(p, value)
+
+    def set_ratio(self, name: str, value: float) -> None:
+        """Set a CT/PT ratio register (a scaled value); the points it divides follow."""
+        p = self.profile.by_name[name]
+        self._write(p, self._constant(p, round(value / (p.scale * p.factor))))
+        self._ratio[name] = value
+        for member in self._ratio_members.get(name, []):
+            if member.name in self._values:
+                self._encode(member, self._values[member.name])
+
+    def _set_point(self, p: Point, value: float | None) -> None:
         if value is None:
             self._write(p, not_implemented_words(p, self.profile.sentinels))
             self._values.pop(p.name, None)
@@ -112,17 +161,18 @@ class RegisterImage:
         self._encode(p, value)
 
     def set_text(self, name: str, text: str) -> None:
+        """Write identity text, unless the profile gives the device's own (``sim:``)."""
         p = self._by_field.get(name)
-        if p is not None and p.type == "string":
+        if p is not None and p.type == "string" and p.sim is None:
             self._write(p, encode_text(text, p.size))
 
     def set_status(self, state: str) -> None:
-        p = self._status
-        if p is None or not p.enum:
-            return
-        code = next((k for k, v in p.enum.items() if v == state), None)
-        if code is not None:
-            self._write(p, encode_value(p.type, code, p.word_order))
+        """Show ``state`` in every status register, each in its own codes (first match)."""
+        for p in self._status:
+            assert p.enum is not None
+            code = next((k for k, v in p.enum.items() if v == state), None)
+            if code is not None:
+                self._write(p, encode_value(p.type, code, p.word_order))
 
     def set_faults(self, codes: tuple[int, ...]) -> None:
         for p in self._faults:
@@ -162,26 +212,20 @@ class RegisterImage:
         return raw <= hi and (lo >= 0 or raw >= lo)
 
     def _encode(self, p: Point, value: float) -> None:
+        for r in p.ratio:  # a meter behind transformers shows the secondary side
+            value /= self._ratio.get(r, 1.0)
+        packer = self._packer[p.name]
         if p.type == "float32":
-            self._write(p, encode_value("float32", value / (p.factor * p.scale), p.word_order))
+            self._write(p, packer.words(value / (p.factor * p.scale)))
             return
         sf = self._sf.get(p.sf, 0) if p.sf else 0
         raw = round(self._raw(p, value, sf))
-        lo, hi = RANGES.get(p.type, (-math.inf, math.inf))
+        lo, hi = self._range[p.name]
         # clamp into the valid range, so no value is ever served as a sentinel (acc32 0 -> 1)
-        raw = self._not_a_sentinel(p, int(min(max(raw, lo), hi)))
-        self._write(p, encode_value(p.type, raw, p.word_order))
-
-    def _not_a_sentinel(self, p: Point, raw: int) -> int:
-        """``raw``, or its neighbour towards zero if its word means "not implemented"."""
-        if p.sentinel == "none":
-            return raw
-        patterns = ((p.sentinel,) if isinstance(p.sentinel, int)
-                    else sentinel_table().patterns(self.profile.sentinels, p.type))
-        mask = (1 << 16 * p.size) - 1
-        if raw & mask in patterns:
-            return raw - 1 if raw > 0 else raw + 1
-        return raw
+        raw = int(min(max(raw, lo), hi))
+        if raw & ((1 << 16 * p.size) - 1) in self._patterns[p.name]:
+            raw = raw - 1 if raw > 0 else raw + 1  # its neighbour towards zero
+        self._write(p, packer.words(raw))
 
     def _constant(self, p: Point, value: float) -> list[int]:
         """A profile's ``sim:`` constant; one its type cannot hold is a profile error."""
