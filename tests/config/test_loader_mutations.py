@@ -8,9 +8,9 @@ the error must start with the file and a line number; any other exception fails 
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
-from collections import Counter
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -26,9 +26,9 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "config" / "examples"
 CONFIG = (EXAMPLES / "gonghe.yaml").read_bytes()
 ALLOCATION = (EXAMPLES / "allocation-gonghe.yaml").read_bytes()
 REGISTRY = load_registry()
-BOUNDED = settings(max_examples=300, deadline=None,
+# 300 per file on every run; PVRELIEF_MUTATIONS=2000 for a longer hunt (README figures)
+BOUNDED = settings(max_examples=int(os.environ.get("PVRELIEF_MUTATIONS", "300")), deadline=None,
                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-OUTCOMES: Counter[str] = Counter()
 
 
 def _problems_start_with_file_and_line(path: Path, lines: list[str]) -> None:
@@ -46,9 +46,7 @@ def test_a_damaged_config_is_accepted_or_refused_with_file_and_line(data: bytes)
         path.write_bytes(data)
         try:
             load_config(path, REGISTRY)
-            OUTCOMES["config accepted"] += 1
         except ConfigError as e:
-            OUTCOMES["config refused"] += 1
             _problems_start_with_file_and_line(path, e.problems)
             assert "\n".join(e.problems) == str(e)
 
@@ -62,7 +60,5 @@ def test_a_damaged_allocation_file_is_accepted_or_refused_with_file_and_line(
         path.write_bytes(data)
         try:
             load_inputs(path)
-            OUTCOMES["allocation accepted"] += 1
         except InputError as e:
-            OUTCOMES["allocation refused"] += 1
             _problems_start_with_file_and_line(path, str(e).splitlines())

@@ -151,3 +151,25 @@ def test_exact_numbers_are_built_from_the_text() -> None:
     for text in ("a: .inf\n", "a: .nan\n", "a: 0x10\n", "a: 1:30\n", "a: 1_000\n", "a: +5\n",
                  "a: 1.5e+3\n", "a: .5\n", "a: 1.\n"):
         assert "write numbers in plain decimals" in refused(text, exact=True)
+
+
+def test_a_large_real_config_stays_well_inside_the_limits(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # 20,000 devices, each written out on a line of its own (no `repeat`), in a village plant
+    # behind gateways: the deepest nesting a config has
+    head = ("counties:\n  - id: c\n    townships:\n      - id: t\n        villages:\n"
+            "          - id: v\n            plants:\n              - id: p\n"
+            "                gateways:\n")
+    gateways = "".join(
+        f"                  - id: gw-{g:03d}\n                    host: 10.0.{g}.1\n"
+        f"                    devices:\n" + "".join(
+            f"                      - {{id: inv-{g:03d}-{u:03d}, profile: sunspec-inverter, "
+            f"unit_id: {u}, poll_interval_s: 60}}\n" for u in range(1, 201))
+        for g in range(100))
+    text = (head + gateways).encode()
+    assert 2_000_000 < len(text) < 2_200_000 < MAX_FILE_BYTES / 3  # the README's "2.1 MB"
+    monkeypatch.setattr(yaml_loader, "MAX_NODES", MAX_NODES // 4)
+    monkeypatch.setattr(yaml_loader, "MAX_DEPTH", 13)
+    data, _ = parse_yaml(text.decode(), "big.yaml")
+    plant = data["counties"][0]["townships"][0]["villages"][0]["plants"][0]
+    assert sum(len(g["devices"]) for g in plant["gateways"]) == 20_000
