@@ -132,3 +132,24 @@ def test_infinite_and_nan_numbers_are_refused(tmp_path: Path) -> None:
     [problem] = config_problems(tmp_path, text)
     assert ":11: counties[0].plants[0].devices[0].rated_kw_ac" in problem
     assert "finite number" in problem
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("spool_dir", "var/" + "s" * 256),
+    ("quarantine_file", "/" + "q/" * 2100),
+    ("token", "{file: " + "t" * 300 + "}"),  # raised OSError (ENAMETOOLONG) from is_file()
+])
+def test_a_path_the_file_system_cannot_take_names_its_line(tmp_path: Path, key: str,
+                                                           value: str) -> None:
+    text = config_with(tmp_path).read_text() + f"influxdb:\n  {key}: {value}\n"
+    [problem] = config_problems(tmp_path, text)
+    assert problem.startswith(f"{tmp_path / 'pvrelief.yaml'}:13: influxdb.{key}")
+    assert "is longer than a file system allows" in problem
+
+
+def test_a_timezone_too_long_for_a_file_name_is_an_unknown_timezone(tmp_path: Path) -> None:
+    text = config_with(tmp_path).read_text().replace(
+        "        longitude: 100.6\n", "        longitude: 100.6\n        timezone: " + "Asia/"
+        + "x" * 300 + "\n")
+    [problem] = config_problems(tmp_path, text)
+    assert ":10: counties[0].plants[0].timezone" in problem and "unknown timezone" in problem

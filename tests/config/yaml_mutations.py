@@ -78,12 +78,21 @@ def _nested(depth: int) -> Any:
     return value
 
 
+# keys the models know, so that an added entry reaches a validator, not only "extra input"
+KNOWN_KEYS = ["id", "name", "host", "port", "unit_id", "repeat", "profile", "timezone",
+              "spool_dir", "quarantine_file", "token", "password", "username", "url", "file",
+              "env", "value", "start", "seed", "faults", "devices", "gateways", "plants",
+              "from", "kw", "fraction", "grid", "subsidy", "meter", "usage_split", "shares",
+              "tariffs", "deductions", "capacity_kwp", "shared_kwp", "kind"]
 NASTY_VALUES = st.one_of(
     st.none(), st.booleans(), st.integers(), st.integers(-2**70, 2**70),
     st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=30),
     st.sampled_from(["", " ", "\x00", "10.0.0.1\x00", "a\x1bb", "../../etc/passwd", "UPPER-Id",
                      "a.b", "甲村", "::1", "[::1]", "999.1.1.1", "host name", "-bad-", "x" * 300,
-                     "Asia/Shanghai\x00", "http://admin:pw@host", "2020-13-01"]),
+                     "Asia/Shanghai\x00", "Asia/" + "x" * 300, "http://admin:pw@host",
+                     "2020-13-01", "/" + "d/" * 2100, "1e999999999", "-0.000", "２００００"]),
+    st.fixed_dictionaries({"file": st.sampled_from(["x" * 300, "/etc", "/", "nope", ""])}),
+    st.fixed_dictionaries({"env": st.sampled_from(["PATH", "NOPE_NOT_SET", "", "A=B"])}),
     st.integers(0, 300).map(_nested),
     st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(),
                                                          max_size=3),
@@ -108,7 +117,7 @@ def structural_mutations(draw: st.DrawFn, original: bytes) -> bytes:
         elif kind == "delete":
             del parent[path[-1]]
         elif isinstance(parent, dict):
-            parent[draw(st.text(max_size=12))] = draw(NASTY_VALUES)
+            parent[draw(st.sampled_from(KNOWN_KEYS) | st.text(max_size=12))] = draw(NASTY_VALUES)
         else:
             parent.append(draw(NASTY_VALUES))
     try:
