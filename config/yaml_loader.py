@@ -113,7 +113,8 @@ def parse_yaml(text: str, source: str, *, exact: bool = False) -> tuple[Any, Lin
     except yaml.reader.ReaderError as e:
         raise YamlError(f"{source}:{_line_at(text, e.position)}: {e.reason}") from None
     except yaml.YAMLError as e:  # any other parser complaint: still a line, never a traceback
-        raise YamlError(f"{source}:1: YAML error: {e}") from None
+        first = (str(e).splitlines() or ["unreadable"])[0]  # one line, like every problem
+        raise YamlError(f"{source}:1: YAML error: {first}") from None
     return builder.root, builder.lines
 
 
@@ -279,8 +280,8 @@ class _Builder:
         if self.exact and kind in ("int", "float"):
             return self.exact_number(event, kind)
         node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
-        try:
-            value = _CONSTRUCTOR.construct_object(node)
+        try:  # the tag's function itself: construct_object() would cache every node forever
+            value = _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, node)
         # SafeConstructor's own failures: int('abc'), a bool table miss, a regex non-match in
         # timestamps (AttributeError), a date out of range; mapped here, at its only caller
         except (yaml.YAMLError, ValueError, KeyError, AttributeError, OverflowError,
