@@ -42,8 +42,10 @@ Id = Annotated[str, Field(pattern=ID_PATTERN, max_length=ID_MAX_LENGTH)]
 
 def _units(value: Decimal, places: int, what: str) -> int:
     """Decimal -> integer count of 10^-places; more decimals than that is an error."""
+    if value and value.adjusted() + places >= 18:  # int64 later; 1e999999999 would hang here
+        raise ValueError(f"{what} {value} is too large (it must be below 10^{18 - places})")
     scaled = value.scaleb(places)
-    if scaled != scaled.to_integral_value():
+    if scaled != scaled.to_integral_value() or (value and value.adjusted() < -places):
         raise ValueError(f"{what} {value} has more than {places} decimals")
     return int(scaled)
 

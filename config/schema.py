@@ -174,8 +174,8 @@ class Plant(Strict):
     def _known_timezone(cls, tz: str) -> str:
         try:
             ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError) as e:
-            raise ValueError(f"unknown timezone {tz!r}") from e
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a 300-character name
+            raise ValueError(f"unknown timezone {tz[:60]!r}") from None
         return tz
 
     @model_validator(mode="after")

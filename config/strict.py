@@ -7,7 +7,9 @@ hosts are checked when the file loads, not when a socket or a file name first me
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -41,6 +43,20 @@ def check_host(host: str) -> str:
 
 
 Host = Annotated[str, AfterValidator(check_host)]
+
+
+def check_path(path: Path) -> Path:
+    """A path the OS can take: printable, within PATH_MAX and NAME_MAX (Linux)."""
+    text = str(path)
+    if not text.isprintable():
+        raise ValueError(f"path {text!r} holds a control character")
+    raw = os.fsencode(text)
+    if len(raw) >= 4096 or any(len(part) > 255 for part in raw.split(b"/")):
+        raise ValueError(f"path {text[:60]!r}... is longer than a file system allows")
+    return path
+
+
+FilePath = Annotated[Path, AfterValidator(check_path)]
 
 
 class Strict(BaseModel):

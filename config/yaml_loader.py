@@ -13,7 +13,8 @@ all load with ``load_yaml``/``parse_yaml``. What it guarantees:
 - no string value carries a control character (an escaped ``"\\0"`` in a host reached the
   socket layer before) or a lone surrogate;
 - with ``exact=True`` (allocation inputs) a number is built from its text as written: a
-  ``Decimal`` for ``0.3247``, an ``int`` read in base 10 for ``0300``; never a float.
+  ``Decimal`` for ``0.3247``, an ``int`` read in base 10 for ``0300``, never a float; any
+  other notation (``1_000``, ``+5``, ``1.5e+3``, ``0x10``, ``.inf``) is refused.
 
 Every problem raises ``YamlError`` (a ``ConfigError``) whose message starts ``file:line:``.
 Callers outside the config map it to their own error (the allocator: ``InputError``).
@@ -24,7 +25,7 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -44,8 +45,11 @@ _SCALAR_TAGS = {f"{_STD}{t}" for t in ("str", "int", "float", "bool", "null", "t
 _SEQ, _MAP = f"{_STD}seq", f"{_STD}map"
 # characters YAML itself refuses in a file (the parser's own error carries no line)
 _NOT_YAML = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-# characters no value may hold: C0 controls but tab and newline, DEL, C1, lone surrogates
+# characters no value may hold: C0 controls but tab and newline, DEL, C1, lone surrogates;
+# a key holds neither tab nor newline (it is printed as a one-line path in every error)
 _NOT_IN_VALUE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_NOT_IN_KEY = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _EVENTS = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
 
 
@@ -109,7 +113,8 @@ def parse_yaml(text: str, source: str, *, exact: bool = False) -> tuple[Any, Lin
     except yaml.reader.ReaderError as e:
         raise YamlError(f"{source}:{_line_at(text, e.position)}: {e.reason}") from None
     except yaml.YAMLError as e:  # any other parser complaint: still a line, never a traceback
-        raise YamlError(f"{source}:1: YAML error: {e}") from None
+        first = (str(e).splitlines() or ["unreadable"])[0]  # one line, like every problem
+        raise YamlError(f"{source}:1: YAML error: {first}") from None
     return builder.root, builder.lines
 
 
@@ -246,7 +251,7 @@ class _Builder:
             raise self.fail(event, "merge keys (<<) are not supported: write the keys out")
         if key in top.key_line:
             raise self.fail(event, f"duplicate key {key!r} (first at line {top.key_line[key]})")
-        self.check_text(event, key, "a key")
+        self.check_text(event, key, "a key", _NOT_IN_KEY)
         top.key, top.key_line[key] = key, line
         self.lines[(*top.loc, key)] = line
 
@@ -275,34 +280,27 @@ class _Builder:
         if self.exact and kind in ("int", "float"):
             return self.exact_number(event, kind)
         node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
-        try:
-            value = _CONSTRUCTOR.construct_object(node)
+        try:  # the tag's function itself: construct_object() would cache every node forever
+            value = _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, node)
         # SafeConstructor's own failures: int('abc'), a bool table miss, a regex non-match in
         # timestamps (AttributeError), a date out of range; mapped here, at its only caller
         except (yaml.YAMLError, ValueError, KeyError, AttributeError, OverflowError,
                 TypeError):
             raise self.fail(event, f"cannot read {_short(event.value)} as {kind}") from None
         if isinstance(value, str):
-            self.check_text(event, value, "a value")
+            self.check_text(event, value, "a value", _NOT_IN_VALUE)
         return value
 
     def exact_number(self, event: yaml.ScalarEvent, kind: str) -> int | Decimal:
-        text = event.value.replace("_", "")
-        if kind == "int":
-            if re.fullmatch(r"[-+]?[0-9]+", text):
-                return int(text, 10)  # 0300 is three hundred, not YAML 1.1's octal 192
-        else:
-            try:
-                number = Decimal(text)
-            except InvalidOperation:
-                number = Decimal("NaN")
-            if number.is_finite():
-                return number
+        # plain decimals only: no 1_000, +5, 1.5e+3, .5, 0x10, .inf or 1:30 in money and energy
+        if _PLAIN_DECIMAL.fullmatch(event.value):
+            return int(event.value, 10) if kind == "int" else Decimal(event.value)
         raise self.fail(event, f"{_short(event.value)}: write numbers in plain decimals "
                                "(e.g. 3660 or 0.3247) in this file")
 
-    def check_text(self, event: yaml.Event, text: str, what: str) -> None:
-        if bad := _NOT_IN_VALUE.search(text):
+    def check_text(self, event: yaml.Event, text: str, what: str, refused: re.Pattern[str]
+                   ) -> None:
+        if bad := refused.search(text):
             raise self.fail(event, f"{what} holds the control character "
                                    f"U+{ord(bad.group()):04X} ({_short(text)})")
 
