@@ -146,11 +146,11 @@ def _series(base: str, r: httpx.Response, q: str) -> list[Series]:
         result = r.json()["results"][0]
         series = list(result.get("series", []))
     except (ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
-        raise Unavailable(f"InfluxDB at {base} answered {q!r} with something that is not "
-                          f"InfluxDB's JSON") from e
+        raise Unavailable(f"InfluxDB at {base} answered something that is not InfluxDB's "
+                          f"JSON (query: {q})") from e
     err = result.get("error")
     if err:
-        text = f"InfluxDB at {base}: {err} (for {q!r})"
+        text = f"InfluxDB at {base}: {err} (query: {q})"
         low = str(err).lower()
         if "database not found" in low:
             raise TargetMissing(text)
