@@ -166,9 +166,10 @@ async def simulate_day(cfg: Config, server: InfluxServer, console: Console,
 def allocate_demo_day(console: Console, config: Path, day: str, out: Path, url: str,
                       db: str) -> None:
     """Split the simulated day's metered revenue among the villages, from InfluxDB."""
-    from allocator.pipeline import InfluxTarget, run
+    from allocator.pipeline import run
+    from config.influx import InfluxSettings
 
-    run(config, day, out, influx=InfluxTarget(url, db))
+    run(config, day, out, influx=InfluxSettings(url=url, database=db))
     with (out / "allocation.csv").open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))
     table = Table(title=f"Revenue of {day} by village (pvrelief allocate, from the meters)")

@@ -21,20 +21,14 @@ import time
 from collections.abc import Iterable
 from enum import Enum
 
-from collector.errors import (
-    SinkAuthError,
-    SinkError,
-    SinkRefused,
-    SinkTargetMissing,
-    SinkUnavailable,
-    SpoolError,
-)
+from collector.errors import SinkError, SpoolError
 from collector.metrics import Metrics
 from collector.reading import Reading
 from collector.sinks.quarantine import quarantine
 from collector.sinks.spool import Pos, Record, Spool, SpoolWrittenError
 from config.influx import InfluxSettings
 from influx.client import InfluxWriter
+from influx.errors import AuthError, InfluxError, Refused, TargetMissing, Unavailable
 from influx.lineprotocol import encode
 
 log = logging.getLogger(__name__)
@@ -327,7 +321,7 @@ class InfluxSink:
             t0 = time.monotonic()
             try:
                 bad = await self._writer.write(rec.body, rec.precision)
-            except SinkTargetMissing as e:
+            except TargetMissing as e:
                 if (not created and self.settings.create_database
                         and await self._writer.create_database()):
                     created = True
@@ -335,14 +329,14 @@ class InfluxSink:
                     continue
                 self._failed(e, loud=True)
                 delay = backoff.next()
-            except SinkAuthError as e:
+            except AuthError as e:
                 self.metrics.inc("sink_auth_failures")
                 self._failed(e, loud=True)
                 delay = backoff.next()
-            except SinkRefused as e:
+            except Refused as e:
                 self._failed(e, loud=True)
                 delay = backoff.next()
-            except SinkUnavailable as e:
+            except Unavailable as e:
                 self._failed(e, loud=False)
                 delay = max(backoff.next(), e.retry_after_s or 0.0)
             else:
@@ -369,7 +363,7 @@ class InfluxSink:
         self._replay_ranges = [r for r in self._replay_ranges if r[1] is None or r[1] > committed]
         return any(a <= pos and (b is None or pos < b) for a, b in self._replay_ranges)
 
-    def _failed(self, e: SinkError, loud: bool) -> None:
+    def _failed(self, e: InfluxError, loud: bool) -> None:
         self.metrics.inc("sink_write_failures")
         self.metrics.set_gauge("influx_up", 0)
         self.metrics.set_problem("influx", str(e))
