@@ -30,6 +30,7 @@ from allocator.model import (
     ShareRecord,
     TariffRecord,
     Village,
+    shared_village_lists,
 )
 from allocator.yamlsource import line_of, load_yaml, read_text
 
@@ -169,7 +170,7 @@ def _check_share(p: PlantSpec, s: ShareSpec, days: str, basis: int,
     if p.kind == "village" and sum(1 for _, n in nums if n) != 1:
         raise ValueError(f"plant {p.id}: a village plant pays exactly one village, but the "
                          f"shares on {days} pay {sum(1 for _, n in nums if n)}")
-    return ShareRecord(s.start, nums)
+    return ShareRecord.of(s.start, nums)
 
 
 def _plant(p: PlantSpec, default_tariffs: list[TariffSpec] | None,
@@ -178,7 +179,8 @@ def _plant(p: PlantSpec, default_tariffs: list[TariffSpec] | None,
     kw = p.shares[0].kw is not None
     shared = p.shared_kwp if p.shared_kwp is not None else p.capacity_kwp
     basis = _units(shared, 3, "shared_kwp") if kw else FRACTION_BASIS
-    shares = tuple(_share_record(p, ordered, i, basis, villages) for i in range(len(ordered)))
+    shares = shared_village_lists(_share_record(p, ordered, i, basis, villages)
+                                  for i in range(len(ordered)))
     tariff_specs = p.tariffs if p.tariffs is not None else default_tariffs
     if not tariff_specs:
         raise ValueError(f"plant {p.id}: no tariffs (give `tariffs` on the plant or top level)")

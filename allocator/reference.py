@@ -68,7 +68,8 @@ def _plant(plant: Plant, days: list, wh: list[int], diy: int, carry: int):
         g_day = kwh * Decimal(t.grid_u).scaleb(-4)
         s_day = kwh * Decimal(t.subsidy_u).scaleb(-4)
         g, s, kwh_total = g + g_day, s + s_day, kwh_total + kwh
-        for v, n in record_in_force(plant.shares, day).numerators:
+        r = record_in_force(plant.shares, day)
+        for v, n in zip(r.villages, r.parts, strict=True):
             wg[v] += g_day * n
             ws[v] += s_day * n
             we[v] += kwh * n
