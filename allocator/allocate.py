@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from allocator.compile import Compiled
 from allocator.errors import BoundsError
-from allocator.model import FEN_PER_WH_U
+from allocator.model import FEN_PER_WH_U, MAX_FEN
 from allocator.result import Allocation, LeftoverMark
 from allocator.rounding import INT64_SAFE, Split, half_up_div_array, largest_remainder
 
@@ -94,12 +94,18 @@ def _flat_tariffs(c: Compiled) -> tuple[I64, I64] | None:
     return None
 
 
-def _check_bounds(c: Compiled, flat: tuple[I64, I64] | None) -> None:
+def _check_bounds(c: Compiled, flat: tuple[I64, I64] | None, source: str) -> None:
     days = max(c.period.days, 1)
     tariff = (flat[0] + flat[1]) if flat is not None else c.grid_u + c.subsidy_u
     top = int(c.energy_wh.max(initial=0)) * int(tariff.max(initial=0)) * days
     if top >= INT64_SAFE:
-        raise BoundsError(f"energy x tariff over {c.period.label} may reach {top} >= 2^62")
+        p, d = np.unravel_index(int(np.argmax(c.energy_wh)), c.energy_wh.shape)
+        kwh = int(c.energy_wh[p, d]) / 1000
+        raise BoundsError(
+            f"{source or 'energy'}: plant {c.plant_ids[p]} on {c.period.dates()[d]}: "
+            f"{kwh:,.3f} kWh is too large for the exact computation: energy x tariff over "
+            f"{c.period.label} may reach {top} >= 2^62 (the plant could not produce that: check "
+            f"the energy data)")
     if int(c.share_basis.max(initial=0)) >= 2**32:
         raise BoundsError("a plant's share basis is 2^32 or more (4.29 GW in W)")
 
@@ -156,9 +162,12 @@ def _apply_cap(due: I64, gross: I64) -> I64:
     return applied
 
 
-def allocate_compiled(c: Compiled, carry_in: Mapping[str, int] | None = None) -> Allocation:
+def allocate_compiled(c: Compiled, carry_in: Mapping[str, int] | None = None,
+                      source: str = "") -> Allocation:
+    """The allocation; ``source`` (the energy's file or database) names where a too large
+    energy came from."""
     flat = _flat_tariffs(c)
-    _check_bounds(c, flat)
+    _check_bounds(c, flat, source)
     e = c.energy_wh
     sp, ss, se = c.seg_plant, c.seg_start, c.seg_end
     dp, ds, de = c.ded_plant, c.ded_start, c.ded_end
@@ -198,7 +207,12 @@ def allocate_compiled(c: Compiled, carry_in: Mapping[str, int] | None = None) ->
 
     carry = np.zeros(len(c.plant_ids), dtype=np.int64)
     if carry_in:  # a dict lookup per plant is 10 ms at national size: only when there is one
-        carry[:] = [int(carry_in.get(p, 0)) for p in c.plant_ids]
+        values = [int(carry_in.get(p, 0)) for p in c.plant_ids]
+        bad = [(p, v) for p, v in zip(c.plant_ids, values, strict=True) if not 0 <= v <= MAX_FEN]
+        if bad:
+            raise BoundsError(f"plant {bad[0][0]}: carried-in {bad[0][1]} fen is outside "
+                              f"0..{MAX_FEN} fen")
+        carry[:] = values
     due = _deductions_due(c, ded_wh, ded_rev, carry) if dp.size else _no_deductions(carry)
     gross_plant = g_fen + s_fen
     applied = _apply_cap(due, gross_plant)

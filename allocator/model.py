@@ -23,6 +23,9 @@ PlantKind = Literal["village", "multi-village", "centralised"]
 
 FEN_PER_WH_U = 100_000  # Wh x (1e-4 yuan/kWh) = 1e-7 yuan = 1e-5 fen
 FRACTION_BASIS = 1_000_000  # fraction shares have at most 6 decimals
+# The largest amount of money taken as input (a carry, a payment), in fen: 10^13 yuan, far above
+# any plant's revenue, and sums of a few of them stay far inside int64 (9.2 x 10^18)
+MAX_FEN = 10**15
 
 
 @dataclass(frozen=True)

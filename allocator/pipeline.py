@@ -6,7 +6,8 @@ The CLI (``pvrelief allocate``) is a thin shell over :func:`run`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
 from allocator.allocate import allocate_compiled
@@ -15,10 +16,12 @@ from allocator.compile import compile_period
 from allocator.energy import EnergyTable
 from allocator.energy_csv import load_energy_csv
 from allocator.errors import InputError
-from allocator.inputs import load_inputs
+from allocator.inputs import load_inputs, require_meters
 from allocator.model import Inputs
-from allocator.outputs import write_outputs
-from allocator.periods import Period, parse_period
+from allocator.outputs import output_files
+from allocator.periods import Period, check_period_ended, parse_period
+from allocator.plausibility import check_plausible
+from allocator.publish import publish
 from allocator.result import Allocation
 
 __all__ = ["CarryIn", "InfluxTarget", "allocate", "allocate_periods", "read_carry_in", "run"]
@@ -27,7 +30,7 @@ __all__ = ["CarryIn", "InfluxTarget", "allocate", "allocate_periods", "read_carr
 def allocate(inputs: Inputs, period: Period, energy: EnergyTable,
              carry_in: Mapping[str, int] | None = None) -> Allocation:
     """The exact allocation of one period (numpy engine)."""
-    return allocate_compiled(compile_period(inputs, period, energy), carry_in)
+    return allocate_compiled(compile_period(inputs, period, energy), carry_in, energy.source)
 
 
 def allocate_periods(inputs: Inputs, energies: list[EnergyTable],
@@ -48,24 +51,36 @@ class InfluxTarget:
 
 
 def run(config: Path, period_text: str, out: Path, energy_csv: Path | None = None,
-        influx: InfluxTarget | None = None, carry_in: Path | None = None) -> Allocation:
+        influx: InfluxTarget | None = None, carry_in: Path | None = None,
+        provisional: bool = False, today: date | None = None) -> Allocation:
+    """One run into ``out``, published atomically. ``today`` (default: the clock, in the
+    inputs' time zone) decides whether the period has ended; one that has not is refused
+    unless ``provisional``, and then marked as such in every file."""
     inputs = load_inputs(config)
     period = parse_period(period_text)
+    check_period_ended(period, inputs.timezone, provisional, today)
     plant_ids = sorted(inputs.plants)
+    capacity = {p: inputs.plants[p].capacity_w for p in plant_ids}
     if energy_csv is not None:
-        energy = load_energy_csv(energy_csv, period, plant_ids)
+        energy = load_energy_csv(energy_csv, period, plant_ids, capacity)
     elif influx is not None:
         from allocator.energy_influx import read_energy  # httpx only when needed
 
+        require_meters(inputs)
         energy = read_energy(influx.url, influx.db, inputs, period)
+        check_plausible(energy, capacity)
     else:
         raise InputError("give --energy-csv FILE or --influx-url URL --influx-db DB")
     carry = read_carry_in(carry_in, period, plant_ids) if carry_in else None
     result = allocate(inputs, period, energy, carry.fen if carry else None)
-    write_outputs(out, result, inputs, energy, str(config), carry)
-    from allocator.statements import write_statements
+    if provisional:
+        result = replace(result, period=Period(period.start, period.end,
+                                               f"{period.label} (provisional)"))
+    from allocator.statements import statement_files
 
-    write_statements(out / "statements", result, inputs)
+    files = output_files(result, inputs, energy, str(config), carry, provisional)
+    files.update(statement_files(result, inputs))
+    publish(out, files)
     if influx is not None:
         from allocator.revenue_points import write_revenue_points
 

@@ -20,6 +20,9 @@ def register(app: typer.Typer) -> None:
         influx_db: str | None = typer.Option(None, "--influx-db", help="InfluxDB database"),
         carry_in: Path | None = typer.Option(
             None, "--carry-in", help="previous period's allocation.json (unpaid deductions)"),
+        provisional: bool = typer.Option(
+            False, "--provisional",
+            help="allow a period that has not ended yet; every file is marked provisional"),
     ) -> None:
         """Allocate plant revenue to villages for one period (month, quarter or year)."""
         from allocator.errors import AllocatorError
@@ -29,7 +32,7 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter("--influx-url and --influx-db go together")
         target = InfluxTarget(influx_url, influx_db) if influx_url and influx_db else None
         try:
-            result = run(config, period, out, energy_csv, target, carry_in)
+            result = run(config, period, out, energy_csv, target, carry_in, provisional)
         except AllocatorError as e:
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(2) from e
