@@ -38,8 +38,11 @@ def code_version() -> str:
 def escape_cell(value: object) -> str:
     """Text a spreadsheet shows as text: a leading = + - @ (or tab/CR) gets a ' in front.
 
-    Only text cells are escaped; our own numbers are never negative, so none starts with '-'.
+    Only text cells are escaped: numbers (int, Decimal) are ours, and a negative one (a
+    reconciliation difference) must stay a number.
     """
+    if isinstance(value, int | Decimal):
+        return str(value)
     text = str(value)
     return "'" + text if text.startswith(_FORMULA_START) else text
 
@@ -54,7 +57,7 @@ def fen_text(exact: Fraction, places: int = 5) -> str:
     return str(q.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN))
 
 
-def _csv_bytes(rows: list[list[object]]) -> bytes:
+def csv_bytes(rows: list[list[object]]) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     for row in rows:
@@ -207,9 +210,9 @@ def output_files(a: Allocation, inputs: Inputs, energy: EnergyTable, config_path
     summary = summary_json(a, inputs, energy, config_path, carry_in)
     summary["provisional"] = provisional
     return {
-        "allocation.csv": _csv_bytes(allocation_rows(a, inputs)),
-        "plants.csv": _csv_bytes(plant_rows(a, inputs)),
-        "leftovers.csv": _csv_bytes(
+        "allocation.csv": csv_bytes(allocation_rows(a, inputs)),
+        "plants.csv": csv_bytes(plant_rows(a, inputs)),
+        "leftovers.csv": csv_bytes(
             [["period", "plant_id", "village_id", "part", "fen", "remainder_fen", "reason"]]
             + [[a.period.label, x.plant_id, x.village_id, x.part, x.fen,
                 fen_text(x.remainder, 6), x.reason()] for x in leftovers(a)]),

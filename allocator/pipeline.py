@@ -16,6 +16,7 @@ from allocator.compile import compile_period
 from allocator.energy import EnergyTable
 from allocator.energy_csv import load_energy_csv
 from allocator.errors import InputError
+from allocator.finance import FinanceInputs, finance_files
 from allocator.inputs import load_inputs, require_meters
 from allocator.model import Inputs
 from allocator.outputs import output_files
@@ -24,7 +25,8 @@ from allocator.plausibility import check_plausible
 from allocator.publish import publish
 from allocator.result import Allocation
 
-__all__ = ["CarryIn", "InfluxTarget", "allocate", "allocate_periods", "read_carry_in", "run"]
+__all__ = ["CarryIn", "FinanceInputs", "InfluxTarget", "allocate", "allocate_periods",
+           "read_carry_in", "run"]
 
 
 def allocate(inputs: Inputs, period: Period, energy: EnergyTable,
@@ -52,7 +54,8 @@ class InfluxTarget:
 
 def run(config: Path, period_text: str, out: Path, energy_csv: Path | None = None,
         influx: InfluxTarget | None = None, carry_in: Path | None = None,
-        provisional: bool = False, today: date | None = None) -> Allocation:
+        provisional: bool = False, today: date | None = None,
+        finance: FinanceInputs | None = None) -> Allocation:
     """One run into ``out``, published atomically. ``today`` (default: the clock, in the
     inputs' time zone) decides whether the period has ended; one that has not is refused
     unless ``provisional``, and then marked as such in every file."""
@@ -80,6 +83,8 @@ def run(config: Path, period_text: str, out: Path, energy_csv: Path | None = Non
 
     files = output_files(result, inputs, energy, str(config), carry, provisional)
     files.update(statement_files(result, inputs))
+    files.update(finance_files(finance or FinanceInputs(), result, inputs, energy, period,
+                               provisional))
     publish(out, files)
     if influx is not None:
         from allocator.revenue_points import write_revenue_points

@@ -23,16 +23,36 @@ def register(app: typer.Typer) -> None:
         provisional: bool = typer.Option(
             False, "--provisional",
             help="allow a period that has not ended yet; every file is marked provisional"),
+        ledger_in: Path | None = typer.Option(
+            None, "--ledger-in", help="previous period's ledger.json (the villages' ledger)"),
+        payments: Path | None = typer.Option(
+            None, "--payments", help="payments received: received,plant_id,part,amount_yuan,"
+                                     "periods,reference"),
+        grid_statement: Path | None = typer.Option(
+            None, "--grid-statement",
+            help="grid company's statement to reconcile: plant_id,period,kwh,amount_yuan"),
+        threshold: str = typer.Option(
+            "0.5", "--reconcile-threshold", help="flag differences above this percent"),
     ) -> None:
         """Allocate plant revenue to villages for one period (month, quarter or year)."""
+        from decimal import Decimal, InvalidOperation
+
         from allocator.errors import AllocatorError
-        from allocator.pipeline import InfluxTarget, run
+        from allocator.pipeline import FinanceInputs, InfluxTarget, run
+
+        try:
+            percent = Decimal(threshold)
+        except InvalidOperation:
+            raise typer.BadParameter(f"--reconcile-threshold {threshold!r} is not a "
+                                     f"number") from None
+        finance = FinanceInputs(ledger_in, payments, grid_statement, percent)
 
         if (influx_url is None) != (influx_db is None):
             raise typer.BadParameter("--influx-url and --influx-db go together")
         target = InfluxTarget(influx_url, influx_db) if influx_url and influx_db else None
         try:
-            result = run(config, period, out, energy_csv, target, carry_in, provisional)
+            result = run(config, period, out, energy_csv, target, carry_in, provisional,
+                         finance=finance)
         except AllocatorError as e:
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(2) from e
