@@ -1,4 +1,5 @@
-"""The finance files of a run beyond the allocation: ledger, payment splits, reconciliation.
+"""The finance files of a run beyond the allocation: ledger, payment splits, reconciliation,
+the public notices.
 
 Kept apart from ``pipeline.run`` so that a run without any of these inputs still writes a
 ledger (this period's entitlement, nothing received yet) to continue from next time.
@@ -26,6 +27,8 @@ class FinanceInputs:
     payments: Path | None = None  # payments CSV (allocator/payments.py)
     grid_statement: Path | None = None  # the grid company's statement CSV (allocator/reconcile.py)
     threshold_percent: Decimal = DEFAULT_THRESHOLD_PERCENT
+    notices: bool = False  # the public notice per village, HTML and PDF (allocator/notice.py)
+    notice_template: Path | None = None  # a county's own Jinja2 template
 
 
 def finance_files(f: FinanceInputs, a: Allocation, inputs: Inputs, energy: EnergyTable,
@@ -39,4 +42,11 @@ def finance_files(f: FinanceInputs, a: Allocation, inputs: Inputs, energy: Energ
     if f.grid_statement is not None:
         rows = load_statement(f.grid_statement, plant_ids)
         files["reconciliation.csv"] = reconciliation_csv(rows, a, energy, f.threshold_percent)
+    if f.notices:
+        from allocator.notice import notice_html
+        from allocator.notice_pdf import html_to_pdf
+
+        pages = notice_html(a, inputs, energy, provisional, f.notice_template)
+        files.update({k: v.encode("utf-8") for k, v in pages.items()})
+        files.update(html_to_pdf(pages))
     return files

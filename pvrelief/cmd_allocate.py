@@ -33,6 +33,10 @@ def register(app: typer.Typer) -> None:
             help="grid company's statement to reconcile: plant_id,period,kwh,amount_yuan"),
         threshold: str = typer.Option(
             "0.5", "--reconcile-threshold", help="flag differences above this percent"),
+        notices: bool = typer.Option(
+            False, "--notices", help="the public notice (公示) per village, HTML and PDF"),
+        notice_template: Path | None = typer.Option(
+            None, "--notice-template", help="a county's own Jinja2 notice template"),
     ) -> None:
         """Allocate plant revenue to villages for one period (month, quarter or year)."""
         from decimal import Decimal, InvalidOperation
@@ -45,7 +49,8 @@ def register(app: typer.Typer) -> None:
         except InvalidOperation:
             raise typer.BadParameter(f"--reconcile-threshold {threshold!r} is not a "
                                      f"number") from None
-        finance = FinanceInputs(ledger_in, payments, grid_statement, percent)
+        finance = FinanceInputs(ledger_in, payments, grid_statement, percent, notices,
+                                notice_template)
 
         if (influx_url is None) != (influx_db is None):
             raise typer.BadParameter("--influx-url and --influx-db go together")
