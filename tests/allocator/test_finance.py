@@ -113,6 +113,10 @@ def test_ledger_carries_entitlement_and_payments_from_run_to_run(tmp_path: Path)
     got = {v: led[(v, "2020-06", "subsidy")][1] + led[(v, "2020-07", "subsidy")][1]
            for v in "abc"}
     assert got == want and sum(got.values()) == 50000
+    assert got == {"a": 24359, "b": 24359, "c": 1282}  # README's worked example
+    assert [led[(v, "2020-07", "subsidy")] for v in "ab"] == [(21265, 18688, 2577),
+                                                             (21265, 18689, 2576)]
+    assert led[("c", "2020-06", "subsidy")] == (1418, 1282, 136)
     june_owed = {"a": 5671, "b": 5670, "c": 1418}
     assert {v: led[(v, "2020-06", "subsidy")][1] for v in "abc"} == {
         v: min(got[v], june_owed[v]) for v in "abc"}  # June first, then July

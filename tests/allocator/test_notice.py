@@ -78,3 +78,15 @@ def test_the_pdf_is_one_a4_page_with_chinese_text_in_a_cjk_font(tmp_path: Path) 
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
     assert (width, height) == (496, 702)  # A4 at 60 dpi
+
+
+def test_a_provisional_notice_says_so(tmp_path: Path) -> None:
+    from datetime import date
+
+    cfg, june = tmp_path / "alloc.yaml", tmp_path / "june.csv"
+    cfg.write_text(YAML, encoding="utf-8")
+    june.write_text(energy_csv("2020-06"), encoding="utf-8")
+    run(cfg, "2020-06", tmp_path / "06", energy_csv=june, provisional=True,
+        today=date(2020, 6, 20), finance=FinanceInputs(notices=True))
+    html = (tmp_path / "06" / "notices" / "a.html").read_text(encoding="utf-8")
+    assert "临时数据（期间尚未结束）" in html and "2020-06 (provisional)" in html
