@@ -170,7 +170,10 @@ def _check_share(p: PlantSpec, s: ShareSpec, days: str, basis: int,
     if unknown:
         raise ValueError(f"plant {p.id}: shares on {days} name unknown village(s) "
                          f"{', '.join(unknown)}")
-    nums = tuple(sorted((v, _units(x, places, f"share of {v}")) for v, x in raw.items()))
+    # the village's own id object, not the mapping key's equal copy: Inputs.columns then finds
+    # it in its rank table by identity, without comparing the text
+    nums = tuple(sorted((villages[v].id, _units(x, places, f"share of {v}"))
+                        for v, x in raw.items()))
     total = sum(n for _, n in nums)
     if total != basis:
         got = Decimal(total).scaleb(-places)

@@ -12,12 +12,14 @@ Units are integers chosen so that every product is exact:
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal, NoReturn
 
 from allocator.columns import InputColumns, build_columns
+from allocator.errors import InputError
 
 PlantKind = Literal["village", "multi-village", "centralised"]
 
@@ -40,26 +42,44 @@ class Village:
 class ShareRecord:
     """All of a plant's shares from ``start`` (inclusive) until the next record.
 
-    Two parallel tuples rather than (village, numerator) pairs: a plant's records name the
-    same villages month after month, so the loader hands them one ``villages`` tuple (see
-    :func:`shared_village_lists`), and ``Inputs.columns`` looks each village up once per
-    distinct tuple instead of once per entry (at national size 60,000 look-ups, not 720,000).
+    Two parallel sequences rather than (village, numerator) pairs, shaped for building
+    ``Inputs.columns`` at national size (720,000 entries):
+
+    - ``villages``: a plant's records name the same villages month after month, so the loader
+      hands them one tuple (see :func:`shared_village_lists`), and the columns look each
+      village up once per distinct tuple (60,000 look-ups, not 720,000);
+    - ``parts``: the numerators packed as int64 (``array('q')``, 8 bytes each instead of a
+      36-byte int object and pointer), so the columns take them all with one ``b"".join``.
+      Any sequence of ints is packed here; one outside int64 is an InputError. (A packed array
+      is not hashable, so neither is a record.)
     """
 
     start: date
     villages: tuple[str, ...]  # village ids
-    parts: tuple[int, ...]  # each village's numerator over the plant's share_basis
+    parts: array  # int64: each village's numerator over the plant's share_basis
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.parts, array) and self.parts.typecode == "q"):
+            try:
+                packed = array("q", self.parts)
+            except OverflowError:
+                raise InputError(f"shares from {self.start}: a numerator is outside "
+                                 f"int64") from None
+            object.__setattr__(self, "parts", packed)
 
     @classmethod
     def of(cls, start: date, numerators: Iterable[tuple[str, int]]) -> ShareRecord:
         """A record from (village id, numerator) pairs."""
         pairs = tuple(numerators)
-        return cls(start, tuple(v for v, _ in pairs), tuple(n for _, n in pairs))
+        return cls(start, tuple(v for v, _ in pairs), [n for _, n in pairs])  # type: ignore
 
     @property
     def numerators(self) -> tuple[tuple[str, int], ...]:
         """(village id, numerator) pairs, in the record's order."""
         return tuple(zip(self.villages, self.parts, strict=True))
+
+
+assert array("q").itemsize == 8  # what Inputs.columns reads the packed numerators as
 
 
 def shared_village_lists(records: Iterable[ShareRecord]) -> tuple[ShareRecord, ...]:

@@ -37,6 +37,7 @@ import os
 import sys
 import time
 import tracemalloc
+from array import array
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -62,12 +63,13 @@ def build(n_villages: int, n_plants: int, year: int = 2020, seed: int = 7):
     """Synthetic inputs: villages dealt to plants (1 to ~12 each), monthly re-split shares."""
     rng = np.random.default_rng(seed)
     period = parse_period(str(year))
-    villages = {f"v{i:05d}": Village(f"v{i:05d}", f"村{i}", USAGE) for i in range(n_villages)}
+    ids = [f"v{i:05d}" for i in range(n_villages)]  # one string per village, as the loader has
+    villages = {v: Village(v, f"村{i}", USAGE) for i, v in enumerate(ids)}
     owner = np.concatenate([np.arange(n_plants), rng.integers(0, n_plants, n_villages - n_plants)])
     rng.shuffle(owner)
     members: list[list[str]] = [[] for _ in range(n_plants)]
     for v, p in enumerate(owner):
-        members[p].append(f"v{v:05d}")
+        members[p].append(ids[v])
     months = [date(year, m, 1) for m in range(1, 13)]
     tariffs = (TariffRecord(date(2016, 1, 1), 3247, 4253),)
     plants = {}
@@ -78,7 +80,7 @@ def build(n_villages: int, n_plants: int, year: int = 2020, seed: int = 7):
         for m in months:
             cuts = np.sort(rng.integers(0, capacity + 1, len(vs) - 1))
             parts = np.diff(np.concatenate([[0], cuts, [capacity]]))
-            shares.append(ShareRecord(m, vs, tuple(map(int, parts))))
+            shares.append(ShareRecord(m, vs, array("q", parts.tolist())))
         deductions = (DeductionRecord(date(2020, 1, 1), 100, 300_000, 2_000_000, 500_000, 200),)
         kind = "village" if len(vs) == 1 else "multi-village"
         plants[f"p{p:05d}"] = Plant(f"p{p:05d}", f"电站{p}", kind, capacity, f"m{p}", capacity,

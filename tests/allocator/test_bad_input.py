@@ -73,6 +73,13 @@ def test_every_number_of_the_inputs_is_bounded(old: str, new: str, line: int, ke
     assert f"alloc.yaml:{line}: {key}: " in msg and what in msg
 
 
+def test_a_share_numerator_outside_int64_is_refused() -> None:
+    from allocator.model import ShareRecord
+
+    with pytest.raises(InputError, match="shares from 2020-01-01: a numerator is outside int64"):
+        ShareRecord.of(date(2020, 1, 1), [("a", 2**63)])
+
+
 # --- energy -------------------------------------------------------------------------------
 
 def test_a_plant_in_the_energy_csv_but_not_in_the_allocation_file_is_an_error() -> None:
