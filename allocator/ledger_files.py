@@ -53,13 +53,17 @@ def ledger_files(ledger: Ledger, splits: list[SplitRow], inputs: Inputs,
         village = inputs.villages.get(vid)
         return village.name if village else ""
 
+    def period(label: str) -> str:  # a provisional run's own period says so in every row
+        return f"{label} (provisional)" if provisional and label == ledger.period else label
+
     rows: list[list[object]] = [list(LEDGER_COLUMNS)]
-    rows += [[k[0], name(k[0]), k[1], k[2], k[3], *ledger.entries[k], ledger.owed(k)]
+    rows += [[k[0], name(k[0]), k[1], period(k[2]), k[3], *ledger.entries[k], ledger.owed(k)]
              for k in keys]
     pay_rows: list[list[object]] = [list(PAYMENT_COLUMNS)]
     pay_rows += [[s.payment.reference, str(s.payment.received), s.payment.plant_id,
-                  s.payment.part, ";".join(s.payment.periods), s.payment.amount_fen,
-                  s.village_id, s.period, s.fen, int(s.leftover)] for s in splits]
+                  s.payment.part, ";".join(map(period, s.payment.periods)),
+                  s.payment.amount_fen, s.village_id, period(s.period), s.fen, int(s.leftover)]
+                 for s in splits]
     return {
         "ledger.json": (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8"),
         "ledger.csv": csv_bytes(rows),

@@ -177,6 +177,9 @@ def test_provisional_outputs_are_marked_in_every_file(tmp_path: Path) -> None:
     for name in ("allocation.csv", "plants.csv", "leftovers.csv"):
         rows = (out / name).read_text(encoding="utf-8-sig").splitlines()[1:]
         assert rows and all(r.startswith("2020-06 (provisional),") for r in rows), name
+    ledger = (out / "ledger.csv").read_text(encoding="utf-8-sig").splitlines()[1:]
+    assert ledger and all(",2020-06 (provisional)," in r for r in ledger)
+    assert json.loads((out / "ledger.json").read_text(encoding="utf-8"))["provisional"] is True
     doc = json.loads((out / "allocation.json").read_text(encoding="utf-8"))
     assert doc["provisional"] is True and doc["period"] == "2020-06 (provisional)"
     for path in (out / "statements").iterdir():
