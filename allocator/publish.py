@@ -20,6 +20,12 @@ from allocator.errors import OutputError
 MARKER = "allocation.json"  # every run writes it: what makes a folder a previous output
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _replaceable(out: Path) -> bool:
     if not out.exists():
         return True
@@ -51,6 +57,7 @@ def publish(out: Path, files: Mapping[str, bytes]) -> list[Path]:
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp's 0700 would hide the results from others
     except OSError as e:
         raise OutputError(f"cannot write to {out.parent}: {e.strerror}") from e
     old: Path | None = None

@@ -216,6 +216,9 @@ def test_a_rerun_never_leaves_the_previous_run_s_files(tmp_path: Path) -> None:
     assert sorted(p.name for p in (out / "statements").iterdir()) == ["a.xlsx", "b.xlsx",
                                                                       "c.xlsx"]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    assert out.stat().st_mode & 0o777 == fresh.stat().st_mode & 0o777  # as mkdir makes it
 
 
 def test_a_failure_midway_leaves_the_previous_result_untouched(tmp_path: Path) -> None:
