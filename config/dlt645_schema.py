@@ -43,10 +43,14 @@ class Dlt645Meter(Strict):
     export_is: Literal["reverse", "forward"] = Field(
         description="which of the meter's active energies is the plant's on-grid energy",
     )
-    multiplier: float = Field(
-        1.0, gt=0, le=1_000_000,
-        description="the statement's 倍率 (CT ratio × PT ratio) when the meter counts the "
-                    "secondary side; 1 when it counts primary energy",
+    # a meter behind instrument transformers counts secondary-side values: energy and power
+    # are multiplied by ct_ratio × pt_ratio (the statement's 倍率), currents by ct_ratio and
+    # voltages by pt_ratio; leave both at 1 for a meter that counts primary values itself
+    ct_ratio: float = Field(
+        1.0, gt=0, le=100_000, description="current transformer ratio (400/5 A is 80)",
+    )
+    pt_ratio: float = Field(
+        1.0, gt=0, le=10_000, description="voltage transformer ratio (10 kV/100 V is 100)",
     )
     poll_interval_s: float = Field(
         60.0, gt=0, le=86_400, description="seconds between polls (on the collector's clock)",
@@ -74,6 +78,11 @@ class Dlt645Meter(Strict):
                 raise ValueError(f"data identifier {text} is not in "
                                  f"{catalog().source.name} (pvrelief reads what it can name)")
         return dis
+
+    @property
+    def multiplier(self) -> float:
+        """Energy and power on the primary side per unit the meter counts (倍率)."""
+        return self.ct_ratio * self.pt_ratio
 
     def poll_identifiers(self) -> tuple[int, ...]:
         """What one poll reads, in order."""

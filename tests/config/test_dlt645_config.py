@@ -35,7 +35,7 @@ counties:
               - id: gk
                 address: "000012345678"
                 export_is: reverse
-                multiplier: 80
+                ct_ratio: 80
               - {id: gk-2, address: "000012345679", export_is: forward, poll_interval_s: 30,
                  identifiers: [00 02 00 00, 02 03 00 00]}
 {extra}"""
@@ -64,6 +64,7 @@ def test_a_gateway_with_two_meters(tmp_path: Path) -> None:
     gk, gk2 = gw.meters
     assert (gk.address, gk.export_is, gk.multiplier, gk.poll_interval_s) == (
         "000012345678", "reverse", 80.0, 60.0)
+    assert (gk.ct_ratio, gk.pt_ratio, gk2.multiplier) == (80.0, 1.0, 1.0)
     assert gk.poll_identifiers()[:2] == (0x0001FF00, 0x0002FF00)
     assert gk2.poll_identifiers() == (0x00020000, 0x02030000)
     assert ("127.0.0.1", 8899) in cfg.endpoints()
@@ -76,7 +77,7 @@ def test_a_gateway_with_two_meters(tmp_path: Path) -> None:
     ('address: "000012345678"', 'address: "999999999999"', 22, "broadcast address"),
     ("                export_is: reverse\n", "", 21, r"meters\[0\].export_is .*Field required"),
     ("export_is: reverse", "export_is: backwards", 23, "'reverse' or 'forward'"),
-    ("multiplier: 80", "multiplier: 0", 24, "greater than 0"),
+    ("ct_ratio: 80", "ct_ratio: 0", 24, "greater than 0"),
     ("identifiers: [00 02 00 00,", "identifiers: [00 09 00 00,", 26,
      "data identifier 00 09 00 00 is not in identifiers.yaml"),
     ("            port: 8899\n", "            port: 8899\n            baud: 2000\n", 20,
