@@ -1,8 +1,13 @@
 """The one canonical reading model that flows from every source to every sink.
 
-Sources (Modbus, MQTT, the simulator) produce ``Reading``; sinks (InfluxDB, MQTT) consume it.
-Field names carry their unit (``p_ac_w``, ``e_total_kwh``, ``t_internal_c``). A field whose value
-is ``None`` was not delivered as a good number; its quality says why.
+Sources (Modbus, MQTT, DL/T 645) produce ``Reading``; the pipeline's stages look at each one and
+sinks (InfluxDB, MQTT) consume it. Field names carry their unit (``p_ac_w``, ``e_total_kwh``,
+``t_internal_c``). A field whose value is ``None`` was not delivered as a good number; its
+quality says why.
+
+A reading also carries what the stages need to know about its fields, so that no stage reaches
+back into the source that made it: which fields are energy counters (``counters``) and where an
+unsigned counter rolls over (``wrap_at``, which depends on the scale factor the device used).
 """
 
 from __future__ import annotations
@@ -10,6 +15,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+EMPTY: Mapping[str, Any] = MappingProxyType({})  # a shared default: no allocation per reading
+
+
+def _empty() -> Mapping[str, Any]:
+    return EMPTY
 
 
 class Quality(StrEnum):
@@ -31,6 +44,9 @@ class Reading:
     # were read and none is active, None when the device has none (so a cleared fault shows)
     faults: tuple[int, ...] | None = None
     village: str | None = None
+    # field -> "lifetime" | "daily": the energy counters the counter guard checks
+    counters: Mapping[str, str] = field(default_factory=_empty)
+    wrap_at: Mapping[str, float] = field(default_factory=_empty)  # field -> its rollover
 
     def quality_of(self, name: str) -> Quality:
         return self.quality.get(name, Quality.GOOD)

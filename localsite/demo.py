@@ -28,6 +28,7 @@ from rich.table import Table
 
 from collector.reading import Reading
 from collector.runner import Collector
+from collector.sinks.base import CallbackSink
 from collector.sinks.influx import InfluxSink
 from config.schema import Config
 from localsite.servers import DEFAULT_VAR, InfluxServer, free_port
@@ -115,20 +116,18 @@ async def simulate_day(cfg: Config, server: InfluxServer, console: Console,
     sink = InfluxSink(cfg.influxdb)
     accepted = 0
 
-    async def deliver(readings: Sequence[Reading]) -> None:
+    async def count(readings: Sequence[Reading]) -> None:
         nonlocal accepted
-        await sink.put(readings)
         accepted += len(readings)
 
-    collector = Collector(cfg, deliver, clock)
+    collector = Collector(cfg, [sink, CallbackSink(count)], clock)
     t0 = time.monotonic()
     completed = False
     # whatever happens (Ctrl-C, a port taken, InfluxDB gone), stop what was started: the
-    # collector first (no more polls), then the sink (flush), then the fleet
+    # the collector first (no more polls, then its sinks flush), then the fleet
     try:
         await fleet.start()
         truth0 = fleet.ground_truth()
-        await sink.start()
         await collector.start()
         with Progress(TextColumn("[bold]simulating"), BarColumn(),
                       TextColumn("{task.description}"), TimeElapsedColumn(),
@@ -147,8 +146,8 @@ async def simulate_day(cfg: Config, server: InfluxServer, console: Console,
             await stop_event_on_signals().wait()
         completed = True
     finally:
-        await _stop_all(("collector", collector.stop), ("sink", sink.close),
-                        ("fleet", fleet.stop), raise_error=completed)
+        await _stop_all(("collector", collector.stop), ("fleet", fleet.stop),
+                        raise_error=completed)
     truth1 = fleet.ground_truth()
     elapsed = time.monotonic() - t0
     stored = plant_energy_from_influx(server, cfg.influxdb.database, cfg, start_ns, stop_ns)

@@ -11,11 +11,10 @@ from rich.table import Table
 
 from collector.errors import SourceError
 from collector.sources.modbus.decode import DeviceDecoder
-from collector.sources.modbus.endpoint import ModbusEndpoint
-from collector.sources.modbus.scan import ScanResult, parse_units, scan
+from collector.sources.modbus.scan import ScanResult, parse_units, scan_target
 from config.errors import ConfigError
 from config.loader import load_config
-from config.profiles import ProfileRegistry, load_registry
+from config.profiles import load_registry
 
 
 def parse_target(target: str) -> tuple[str, int]:
@@ -27,15 +26,6 @@ def parse_target(target: str) -> tuple[str, int]:
     if not sep or ":" in host:
         return target, 502
     return host, int(port)
-
-
-async def run_scan(host: str, port: int, units: list[int], timeout_s: float,
-                   registry: ProfileRegistry) -> list[ScanResult]:
-    endpoint = ModbusEndpoint(host, port, timeout_s)
-    try:
-        return await scan(endpoint, units, registry)
-    finally:
-        await endpoint.close()
 
 
 def scan_table(target: str, results: list[ScanResult]) -> Table:
@@ -84,7 +74,7 @@ def register(app: typer.Typer) -> None:
             err.print(f"scan: {e}", markup=False)
             raise typer.Exit(2) from None
         try:
-            results = asyncio.run(run_scan(host, port, unit_ids, timeout, load_registry()))
+            results = asyncio.run(scan_target(host, port, unit_ids, timeout, load_registry()))
         except SourceError as e:
             err.print(f"scan: {e}", markup=False)
             raise typer.Exit(1) from None

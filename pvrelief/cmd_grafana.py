@@ -1,28 +1,14 @@
-"""`pvrelief grafana build|push`: write the dashboard JSON, or send it to a Grafana server.
-
-The push uses httpx, not grafana-client: grafana-client pulls in urllib3-future, whose .pth
-file makes `import urllib3` load urllib3-future for every package in the environment.
-"""
+"""`pvrelief grafana build|push`: write the dashboard JSON, or send it to a Grafana server."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import httpx
 import typer
 
 from grafana.dashboards import DASHBOARD_DIR, dashboards, write
-
-
-def push_request(base_url: str, model: dict[str, Any], token: str | None) -> httpx.Request:
-    """The POST /api/dashboards/db that creates or replaces one dashboard (by its uid)."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    # id None: Grafana matches on uid, so the same JSON lands on any server
-    body = {"dashboard": {**model, "id": None}, "overwrite": True,
-            "message": "pvrelief grafana push"}
-    return httpx.Request("POST", f"{base_url.rstrip('/')}/api/dashboards/db", json=body,
-                         headers=headers)
+from grafana.push import push_request
 
 
 def _token(token: str | None, token_file: Path | None) -> str | None:

@@ -7,15 +7,14 @@ spool's lock and refuse while a collector holds it (a running collector replays 
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import os
 import time
 from pathlib import Path
 
 import typer
 
 from collector.errors import SpoolError
-from collector.sinks.spool import Spool, count_points, list_segments, read_cursor, segment_name
+from collector.sinks.spool import Spool
+from collector.sinks.spool_files import inspect
 from config.errors import ConfigError
 from config.influx import InfluxSettings
 
@@ -38,38 +37,17 @@ def _settings(config: Path | None, directory: Path | None) -> InfluxSettings:
     return s.model_copy(update={"spool_dir": directory}) if directory is not None else s
 
 
-def _locked(directory: Path) -> bool:
-    lock = directory / "lock"
-    if not lock.exists():
-        return False
-    fd = os.open(lock, os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-
-
 def status_lines(directory: Path, quarantine: Path) -> list[str]:
-    if not directory.is_dir():
+    st = inspect(directory)
+    if not st.exists:
         return [f"spool {directory}: does not exist (nothing spooled)"]
-    segs = sorted(list_segments(directory))
-    sizes = {s: (directory / segment_name(s)).stat().st_size for s in segs}
-    cseg, coff = read_cursor(directory)
-    pending = [s for s in segs if s >= cseg]
-    backlog = sum(sizes[s] for s in pending) - (coff if cseg in sizes else 0)
-    points = sum(count_points(directory / segment_name(s), coff if s == cseg else 0)
-                 for s in pending)
     quarantined = len(quarantine.read_text().splitlines()) if quarantine.exists() else 0
-    owner = "in use by a running collector" if _locked(directory) else "not in use"
+    owner = "in use by a running collector" if st.in_use else "not in use"
     return [
         f"spool {directory}: {owner}",
-        f"  segments: {len(segs)}, {sum(sizes.values())} bytes on disk",
-        f"  cursor: segment {cseg} offset {coff}",
-        f"  undelivered: {points} points, {max(backlog, 0)} bytes",
+        f"  segments: {st.segments}, {st.bytes_on_disk} bytes on disk",
+        f"  cursor: segment {st.cursor[0]} offset {st.cursor[1]}",
+        f"  undelivered: {st.undelivered_points} points, {st.undelivered_bytes} bytes",
         f"  quarantined lines: {quarantined} ({quarantine})",
     ]
 

@@ -13,8 +13,7 @@ import signal
 from pathlib import Path
 
 from collector.metrics import Metrics, MetricsServer
-from collector.runner import Collector
-from collector.sinks.influx import InfluxSink
+from collector.runner import Collector, build_sinks
 from config.schema import Config
 from simulator.fleet import Fleet
 from timebase.clock import Clock
@@ -44,9 +43,7 @@ async def run_collector(cfg: Config, clock: Clock, duration_s: float | None = No
     """Poll until SIGTERM/SIGINT (or ``duration_s``); serve /metrics and /healthz meanwhile."""
     stop = stop_event_on_signals()
     metrics = Metrics()
-    sink = InfluxSink(cfg.influxdb, metrics)
-    await sink.start()
-    collector = Collector(cfg, sink.put, clock, on_poll=metrics.device_poll)
+    collector = Collector(cfg, build_sinks(cfg, metrics), clock, on_poll=metrics.device_poll)
     server = MetricsServer(metrics, *metrics_addr) if metrics_addr else None
     try:
         if server is not None:
@@ -56,13 +53,10 @@ async def run_collector(cfg: Config, clock: Clock, duration_s: float | None = No
         await wait_for(stop, duration_s)
     finally:
         try:
-            await collector.stop()
+            await collector.stop()  # sources first, then the sinks write or spool what they hold
         finally:
-            try:
-                await sink.close()  # writes or spools everything accepted before returning
-            finally:
-                if server is not None:
-                    await server.close()
+            if server is not None:
+                await server.close()
     log.info("collector stopped")
 
 

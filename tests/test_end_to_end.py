@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import bisect
 from pathlib import Path
 
@@ -12,15 +11,8 @@ from config.loader import load_config
 from localsite.servers import InfluxServer
 from simulator.fleet import Fleet
 from tests.e2e_helpers import small_fleet_config
+from tests.waiting import wait_until
 from timebase.clock import Clock
-
-
-async def _wait_until(predicate, timeout: float) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        await asyncio.sleep(0.05)
 
 
 class RecordingFleet(Fleet):
@@ -55,14 +47,12 @@ async def test_stored_counters_match_simulator_within_one_poll(
     clock = Clock.starting(cfg.simulator.start, cfg.simulator.speed)
     fleet = RecordingFleet(cfg, clock)
     sink = InfluxSink(cfg.influxdb)
-    collector = Collector(cfg, sink.put, clock)
+    collector = Collector(cfg, [sink], clock)
     async with fleet:
-        await sink.start()
         await collector.start()
         # at least 8 polls of every device, however loaded the machine is
-        await _wait_until(lambda: all(p.state.polls >= 8 for p in collector.pollers), 60)
+        await wait_until(lambda: all(p.state.polls >= 8 for p in collector.pollers), 60)
         await collector.stop()
-        await sink.close()
 
     for dev_id, device in fleet.devices.items():
         kind = "meter" if "meter" in dev_id else "inverter"
@@ -89,12 +79,10 @@ async def test_every_reading_is_tagged_and_carries_status(
     clock = Clock.starting(cfg.simulator.start, cfg.simulator.speed)
     sink = InfluxSink(cfg.influxdb)
     async with Fleet(cfg, clock):
-        await sink.start()
-        collector = Collector(cfg, sink.put, clock)
+        collector = Collector(cfg, [sink], clock)
         await collector.start()
-        await _wait_until(lambda: all(p.state.polls >= 2 for p in collector.pollers), 30)
+        await wait_until(lambda: all(p.state.polls >= 2 for p in collector.pollers), 30)
         await collector.stop()
-        await sink.close()
     rows = influxdb.query(
         "SELECT p_ac_w, status, plant, village FROM inverter WHERE device = 'p1-inv'",
         influx_db)[0]

@@ -31,6 +31,7 @@ reset must not write a warning every poll.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -38,6 +39,8 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from collector.reading import Quality, Reading
+from config.profiles import ProfileRegistry
+from config.schema import Config
 
 log = logging.getLogger(__name__)
 
@@ -239,3 +242,81 @@ class CounterGuard:
     def _event(self, name: str, kind: EventKind, value: float, ref: _Ref,
                ts_ns: int) -> CounterEvent:
         return CounterEvent(self.device, name, kind, ts_ns, value, ref.value)
+
+
+METER_HEADROOM = 1.2  # a grid meter sees at most the plant's AC capacity, plus margin
+EVENTS_KEPT = 1000  # per device, for tests and tools; alarms will take them over
+
+
+@dataclass(frozen=True, slots=True)
+class Rating:
+    """What the guard needs to know of a device: its ceiling and its local midnight."""
+
+    max_kw: float
+    timezone: str
+
+
+def device_ratings(config: Config, registry: ProfileRegistry) -> dict[str, Rating]:
+    """Each configured device's rating: the most power it can pass (its counters' ceiling).
+
+    An inverter's own rating wins; otherwise the larger of its share of the plant's AC and its
+    profile's rating, because a ceiling set too low would reject good readings. A meter sees
+    at most the plant's AC capacity. Each plant's inverters are counted once (linear in the
+    number of devices: 20,000 devices in one plant must not take minutes to start).
+    """
+    out: dict[str, Rating] = {}
+    for plant in config.plants():
+        devices = plant.all_devices()
+        inverters = sum(1 for d in devices
+                        if d.profile in registry and registry[d.profile].kind == "inverter")
+        share = plant.capacity_kw_ac / max(1, inverters)
+        for d in devices:
+            profile = registry.get(d.profile)
+            if profile is not None and profile.kind == "meter":
+                kw = plant.capacity_kw_ac * METER_HEADROOM
+            elif d.rated_kw_ac:
+                kw = d.rated_kw_ac
+            else:
+                kw = max(share, (profile.rated_kw_ac if profile else None) or 0.0)
+            out[d.id] = Rating(kw, plant.timezone)
+    return out
+
+
+class CounterStage:
+    """The pipeline stage: one guard per device, made on its first reading with counters.
+
+    Which fields are counters comes with the reading (``Reading.counters``), so readings from
+    any source are guarded alike. A device with no rating (not in the config) passes
+    unguarded: without a ceiling a jump cannot be told from a good reading.
+    """
+
+    name = "counters"
+
+    def __init__(self, ratings: Mapping[str, Rating], limits: CounterLimits | None = None
+                 ) -> None:
+        self.ratings = ratings
+        self.limits = limits
+        self.guards: dict[str, CounterGuard] = {}
+        self.events: dict[str, deque[CounterEvent]] = {}
+        self.event_counts: dict[str, int] = {}
+
+    def process(self, readings: list[Reading]) -> list[Reading]:
+        for i, r in enumerate(readings):
+            if not r.counters:
+                continue
+            guard = self.guards.get(r.device)
+            if guard is None:
+                rating = self.ratings.get(r.device)
+                if rating is None:
+                    continue
+                guard = self.guards[r.device] = CounterGuard(
+                    r.device, r.counters, rating.max_kw, rating.timezone, self.limits)
+            checked, events = guard.check(r, r.wrap_at)
+            if events:
+                self.events.setdefault(r.device, deque(maxlen=EVENTS_KEPT)).extend(events)
+                self.event_counts[r.device] = self.event_counts.get(r.device, 0) + len(events)
+            readings[i] = checked
+        return readings
+
+    def events_of(self, device: str) -> list[CounterEvent]:
+        return list(self.events.get(device, ()))

@@ -1,15 +1,8 @@
 """An append-only, checksummed, segmented log of line-protocol batches on disk.
 
-Layout of ``spool_dir``::
-
-    000000000007.seg   segment files, appended in order, never rewritten
-    cursor             "SEG OFFSET": everything before it has been delivered
-    lock               flock()ed by the one process that owns the spool
-
-Each record is ``HEADER + body`` where HEADER is ``>4sIIIB``: magic ``PVS1``, CRC32, body
-length, point count, precision code; the CRC covers length, count, precision and body. A
-record that is short (a power cut mid-write) or fails its CRC is skipped: the reader searches
-forward for the next valid record, counts the damage and goes on. It is never fatal.
+The files and the record format are in ``spool_files.py``. A record that is short (a power cut
+mid-write) or fails its CRC is skipped: the reader searches forward for the next valid record,
+counts the damage and goes on. It is never fatal.
 
 A process always appends to a fresh segment, so a damaged tail left by a crash is only ever
 read, never appended to. Records are written with one ``os.write`` each (no user-space buffer),
@@ -22,27 +15,30 @@ import contextlib
 import fcntl
 import logging
 import os
-import struct
 import time
-import zlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
 from collector.errors import SpoolError
+from collector.sinks.spool_files import (
+    MAX_RECORD,
+    Pos,
+    Record,
+    _read_record,
+    backlog_bytes,
+    count_points,
+    encode_record,
+    list_segments,
+    read_cursor,
+    segment_name,
+)
 
 log = logging.getLogger(__name__)
 
-MAGIC = b"PVS1"
-HEADER = struct.Struct(">4sIIIB")
-_CRC_PART = struct.Struct(">IIB")  # length, count, precision: covered by the CRC
-PRECISIONS = ("ns", "u", "ms", "s")
-MAX_RECORD = 256 * 1024 * 1024
 CURSOR_SAVE_EVERY_S = 0.5  # replaying a few delivered records again is harmless (see README)
 
 FsyncPolicy = Literal["always", "interval", "never"]
-Pos = tuple[int, int]  # (segment number, byte offset)
 
 
 class SpoolWrittenError(SpoolError):
@@ -51,25 +47,6 @@ class SpoolWrittenError(SpoolError):
     def __init__(self, pos: Pos, message: str) -> None:
         super().__init__(message)
         self.pos = pos
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    pos: Pos
-    end: Pos
-    count: int
-    precision: str
-    body: bytes
-
-
-def encode_record(body: bytes, count: int, precision: str) -> bytes:
-    code = PRECISIONS.index(precision)
-    crc = zlib.crc32(body, zlib.crc32(_CRC_PART.pack(len(body), count, code)))
-    return HEADER.pack(MAGIC, crc, len(body), count, code) + body
-
-
-def segment_name(seq: int) -> str:
-    return f"{seq:012d}.seg"
 
 
 class Spool:
@@ -350,8 +327,7 @@ class Spool:
 
     @property
     def backlog_bytes(self) -> int:
-        seq, off = self.committed
-        return sum(size for s, size in self._sizes.items() if s >= seq) - off
+        return backlog_bytes(self._sizes, self.committed)
 
     @property
     def caught_up(self) -> bool:
@@ -361,68 +337,6 @@ class Spool:
     def next_is_end(self) -> bool:
         seq, off = self._read
         return all(s < seq for s in self._sizes if s != seq) and off >= self._sizes.get(seq, 0)
-
-
-# ---- helpers, also used by `pvrelief spool` ----------------------------------------------
-def list_segments(directory: Path) -> Iterator[int]:
-    for p in directory.glob("*.seg"):
-        with contextlib.suppress(ValueError):
-            yield int(p.stem)
-
-
-def read_cursor(directory: Path) -> Pos:
-    try:
-        seq, off = (directory / "cursor").read_text().split()
-        return int(seq), int(off)
-    except (OSError, ValueError):
-        return (0, 0)
-
-
-def _read_record(fd: int, seq: int, off: int, size: int) -> tuple[Record | None, int]:
-    """(record at or after ``off``, bytes skipped to find it); (None, n) if none is left."""
-    start = off
-    while off + HEADER.size <= size:
-        head = os.pread(fd, HEADER.size, off)
-        magic, crc, length, count, code = HEADER.unpack(head)
-        if magic == MAGIC and code < len(PRECISIONS) and off + HEADER.size + length <= size:
-            body = os.pread(fd, length, off + HEADER.size)
-            if zlib.crc32(body, zlib.crc32(_CRC_PART.pack(length, count, code))) == crc:
-                end = (seq, off + HEADER.size + length)
-                return Record((seq, off), end, count, PRECISIONS[code], body), off - start
-        off = _find_magic(fd, off + 1, size)
-    return None, size - start
-
-
-def _find_magic(fd: int, off: int, size: int) -> int:
-    chunk = 1 << 20
-    while off < size:
-        data = os.pread(fd, min(chunk, size - off) + len(MAGIC) - 1, off)
-        i = data.find(MAGIC)
-        if i >= 0:
-            return off + i
-        off += chunk
-    return size
-
-
-def iter_records(path: Path, start: int = 0) -> Iterator[Record]:
-    """Every valid record of one segment file from ``start`` (damage is skipped)."""
-    seq = int(path.stem)
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        size = os.fstat(fd).st_size
-        off = start
-        while True:
-            rec, _ = _read_record(fd, seq, off, size)
-            if rec is None:
-                return
-            yield rec
-            off = rec.end[1]
-    finally:
-        os.close(fd)
-
-
-def count_points(path: Path, start: int = 0) -> int:
-    return sum(r.count for r in iter_records(path, start))
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 
 from collector.reading import Reading
-from collector.runner import Collector, DiscoveringPoller
+from collector.runner import Collector
+from collector.sinks.base import CallbackSink
+from collector.sources.modbus.poller import DiscoveringPoller
 from config.schema import Config
 from localsite.servers import free_port
 from simulator.fleet import Fleet
@@ -52,7 +54,7 @@ async def collect(served: Config, told: Config, enough: int, timeout: float = 30
             if r.device == "inv-01":  # what the simulator served at that instant
                 truth["p_ac_w"], truth["e_total_kwh"] = inv.p_ac_w, inv.e_total_wh / 1000
 
-    collector = Collector(told, deliver, clock)
+    collector = Collector(told, [CallbackSink(deliver)], clock)
     async with fleet:
         await collector.start()
         try:
@@ -74,7 +76,8 @@ async def test_a_sunspec_auto_device_is_discovered_and_decoded() -> None:
     assert last.good("p_ac_w") == pytest.approx(truth["p_ac_w"], rel=0.01, abs=20)
     assert last.good("e_total_kwh") == pytest.approx(truth["e_total_kwh"], rel=1e-4, abs=0.01)
     assert last.good("pv2_v_v") is not None  # model 160's repeating block, as the device has it
-    assert poller.guard is not None and "e_total_kwh" in poller.guard.counters
+    guard = collector.counters.guards.get("inv-01")
+    assert guard is not None and "e_total_kwh" in guard.counters
 
 
 async def test_an_unreachable_device_is_discovered_once_it_answers() -> None:

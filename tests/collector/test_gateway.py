@@ -7,17 +7,18 @@ from collections.abc import Callable, Sequence
 
 from collector.reading import Reading
 from collector.runner import Collector
+from collector.sinks.base import CallbackSink
 from collector.sources.modbus.endpoint import ModbusEndpoint
-from collector.sources.modbus.poller import PollHook
+from collector.sources.modbus.source import modbus_source
+from collector.sources.polling import PollHook
 from config.schema import Config
 from simulator.fleet import Fleet
-from tests.simulator.gateway_fleet import Lateness, bounded, gateway_config, inverters, wait_until
+from tests.simulator.gateway_fleet import bounded, gateway_config, inverters, wait_until
 from timebase.clock import Clock
 
 WRITE_CODES = (5, 6, 15, 16, 22, 23)
 POLL_S = 60.0
 SPEED = 60.0  # one poll interval is one real second
-INTERVAL_REAL_S = POLL_S / SPEED
 DEAD_FROM_SLOT = 8  # slots with every unit answering: the baseline
 DEAD_SLOTS = 14  # slots after one unit died
 
@@ -32,9 +33,7 @@ async def run_until(cfg: Config, done: Callable[[Collector], bool], timeout: flo
     async def deliver(readings: Sequence[Reading]) -> None:
         got.extend(readings)
 
-    collector = Collector(cfg, deliver, clock, on_poll=on_poll)
-    if isinstance(on_poll, Lateness):
-        on_poll.attach(collector)
+    collector = Collector(cfg, [CallbackSink(deliver)], clock, on_poll=on_poll)
     await fleet.start()
     try:
         await collector.start()
@@ -47,35 +46,25 @@ async def run_until(cfg: Config, done: Callable[[Collector], bool], timeout: flo
     return fleet, collector, got
 
 
-async def test_a_dead_unit_delays_the_others_by_under_10_percent() -> None:
-    # The same run measures the live units' lateness before the dead unit dies (the baseline:
-    # what this machine's load costs anyway) and after, and the dead unit must add less than
-    # 10% of the interval. An absolute bound measured the machine's load, not the dead unit.
+async def test_a_dead_unit_never_costs_the_others_a_slot() -> None:
+    # How late the dead unit makes the others is a figure, measured in bench/gateway.py
+    # against a baseline from the same run; here, what must hold however loaded the machine:
+    # every live slot polled and answered, the dead unit backed off.
     meters = [{"id": f"meter-{n}", "unit_id": 8 + n, "profile": "sunspec-meter",
                "poll_interval_s": POLL_S} for n in (1, 2)]
     devices = [*inverters(8, poll_s=POLL_S), *meters]
     dies_s = DEAD_FROM_SLOT * POLL_S
-    # 0.4 s: a live answer on a loaded machine takes well under that, yet a dead unit asked
-    # every slot without backoff or priority would add 40% of the interval
+    # 0.4 s: a live answer on a loaded machine takes well under that
     cfg = gateway_config(devices, speed=SPEED, timeout_s=0.4,
                          faults=[{"device": "inv-05", "kind": "no_answer", "from": dies_s}])
-    lateness = Lateness()
     fleet, collector, got = await run_until(
         cfg, lambda c: all(p.state.polls >= DEAD_FROM_SLOT + DEAD_SLOTS
                            for p in c.pollers if p.device.id != "inv-05"),
-        timeout=60, on_poll=lateness)
+        timeout=60)
 
     live = [p for p in collector.pollers if p.device.id != "inv-05"]
     dead = next(p for p in collector.pollers if p.device.id == "inv-05")
-    t0 = fleet.clock.sim_start_ns
-    dies_ns = t0 + int(dies_s * 1e9)
-    ids = {p.device.id for p in live}
-    before = lateness.mean(ids, t0, dies_ns)
-    after = lateness.mean(ids, dies_ns + int(POLL_S * 1e9))  # from the slot after it died
-    print(f"\nlive lateness: {before * 1000:.1f} ms before the unit died, {after * 1000:.1f} ms "
-          f"after ({(after - before) / INTERVAL_REAL_S:+.1%} of the interval); dead unit: "
-          f"{dead.state.failures} failed polls, {dead.state.skipped_slots} slots skipped")
-    assert after - before < 0.10 * INTERVAL_REAL_S
+    dies_ns = fleet.clock.sim_start_ns + int(dies_s * 1e9)
     # the live units kept their schedule: every slot polled, every poll answered
     assert all(p.state.failures == 0 and p.state.skipped_slots == 0 for p in live), [
         (p.device.id, p.state.failures, p.state.skipped_slots) for p in live]
@@ -92,7 +81,7 @@ async def test_close_after_cycle_reconnects_for_every_poll() -> None:
     _, collector, got = await run_until(
         cfg, lambda c: all(p.state.polls >= 3 for p in c.pollers))
     endpoint = collector.pollers[0].endpoint
-    assert len(collector.endpoints) == 1
+    assert len(modbus_source(collector).endpoints) == 1
     assert endpoint.connects >= len(got) >= 6
     assert all(p.state.failures == 0 for p in collector.pollers)
 
@@ -103,16 +92,16 @@ async def test_pauses_after_connect_and_between_requests() -> None:
                                   "pause_between_requests_s": 0.05})
     clock = Clock.starting(cfg.simulator.start, cfg.simulator.speed)
     async with Fleet(cfg, clock):
-        collector = Collector(cfg, _discard, clock)
+        collector = Collector(cfg, [CallbackSink(_discard)], clock)
         poller = collector.pollers[0]
         endpoint: ModbusEndpoint = poller.endpoint
         assert endpoint.options.pause_after_connect_s == 0.2
         reads = len(poller.decoder.reads)
         t = time.perf_counter()
-        first = await poller.poll_once()
+        first = await poller.read()
         with_connect = time.perf_counter() - t
         t = time.perf_counter()
-        await poller.poll_once()
+        await poller.read()
         connected = time.perf_counter() - t
         await collector.stop()
     assert first.good("p_ac_w")
@@ -123,7 +112,7 @@ async def test_pauses_after_connect_and_between_requests() -> None:
 
 async def test_gateway_timeout_defaults_to_the_collector_timeout() -> None:
     cfg = gateway_config(inverters(1), collector={"timeout_s": 1.5}, gateway={"timeout_s": None})
-    collector = Collector(cfg, _discard)
+    collector = Collector(cfg, [CallbackSink(_discard)])
     assert collector.pollers[0].endpoint.timeout_s == 1.5
     assert collector.pollers[0].endpoint.label.startswith("gateway gw1")
     await collector.stop()

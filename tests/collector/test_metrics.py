@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import httpx
 
-# tests/ on sys.path would shadow `collector` with tests/collector (see sinks/conftest.py).
-ROOT = str(Path(__file__).resolve().parents[2])
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from collector.metrics import Metrics, MetricsServer  # noqa: E402
+from collector.metrics import Metrics, MetricsServer
 
 
 def test_render_counters_devices_and_latency() -> None:

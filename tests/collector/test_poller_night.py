@@ -13,6 +13,7 @@ import pytest
 from collector.night import sun_elevation_deg
 from collector.reading import Reading
 from collector.runner import Collector
+from collector.sinks.base import CallbackSink
 from simulator.fleet import Fleet
 from tests.simulator.gateway_fleet import bounded, gateway_config, inverters, wait_until
 from timebase.clock import Clock
@@ -35,7 +36,7 @@ def test_sun_elevation_at_gonghe() -> None:
 def _quiet(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records
             if r.levelno >= logging.INFO and r.name in (
-                "collector.sources.modbus.poller", "collector.sources.modbus.endpoint")]
+                "collector.sources.polling", "collector.sources.modbus.endpoint")]
 
 
 async def test_silent_inverter_at_night_sleeps_meter_does_not(
@@ -50,7 +51,7 @@ async def test_silent_inverter_at_night_sleeps_meter_does_not(
         collector={"night_poll_factor": 6})
     clock = Clock.starting(cfg.simulator.start, 1.0)
     fleet = Fleet(cfg, clock)
-    collector = Collector(cfg, _discard, clock)
+    collector = Collector(cfg, [CallbackSink(_discard)], clock)
     inv, meter = collector.pollers
     for s in fleet.servers:
         await s.start()
@@ -91,7 +92,7 @@ async def test_polling_slows_at_night_and_resumes_at_dawn(
         got.extend(readings)
 
     async with Fleet(cfg, clock):
-        collector = Collector(cfg, deliver, clock)
+        collector = Collector(cfg, [CallbackSink(deliver)], clock)
         await collector.start()
         try:
             await wait_until(lambda: len(got) >= 3, 60, "three readings after dawn")

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from collector.reading import Reading
 from collector.runner import Collector
+from collector.sinks.base import CallbackSink
+from collector.sources.modbus.source import modbus_source
 from config.loader import load_config
 from simulator.fleet import Fleet
 from tests.e2e_helpers import small_fleet_config
@@ -30,7 +32,7 @@ async def test_an_unexpected_error_is_logged_and_polling_goes_on(tmp_path: Path,
         got.extend(readings)
 
     async with Fleet(cfg, clock):
-        collector = Collector(cfg, flaky_deliver, clock)
+        collector = Collector(cfg, [CallbackSink(flaky_deliver)], clock)
         await collector.start()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 30
@@ -40,7 +42,7 @@ async def test_an_unexpected_error_is_logged_and_polling_goes_on(tmp_path: Path,
         await asyncio.wait_for(collector.stop(), 10)
     assert "poll failed unexpectedly" in caplog.text and "sink bug" in caplog.text
     assert sum(p.state.failures for p in collector.pollers) >= 2
-    assert all(t.done() for t in collector._tasks)
+    assert all(t.done() for t in modbus_source(collector)._tasks)
 
 
 async def test_stop_ends_a_poller_whose_cancellation_was_lost(tmp_path: Path) -> None:
@@ -56,7 +58,7 @@ async def test_stop_ends_a_poller_whose_cancellation_was_lost(tmp_path: Path) ->
         return None
 
     async with Fleet(cfg, clock):
-        collector = Collector(cfg, deliver, clock)
+        collector = Collector(cfg, [CallbackSink(deliver)], clock)
         poller = collector.pollers[0]
         real_poll = poller._poll_slot
 
@@ -77,4 +79,4 @@ async def test_stop_ends_a_poller_whose_cancellation_was_lost(tmp_path: Path) ->
         await asyncio.wait_for(inside.wait(), 20)
         await asyncio.wait_for(collector.stop(), 15)
     assert swallowed == 1
-    assert all(t.done() for t in collector._tasks)
+    assert all(t.done() for t in modbus_source(collector)._tasks)

@@ -11,10 +11,11 @@ from pymodbus.exceptions import NoSuchIdException
 from typer.testing import CliRunner
 
 from collector.sources.modbus.scan import ScanResult, matches, parse_units
+from collector.sources.modbus.scan import scan_target as run_scan
 from config.profiles import Identify, ProfileRegistry, load_registry
 from localsite.servers import free_port
 from pvrelief.cli import app
-from pvrelief.cmd_devices import parse_target, run_scan
+from pvrelief.cmd_devices import parse_target
 from simulator.devices import SimDevice, SimInverter, SimMeter
 from simulator.modbus_server import ImageContext, SimServer
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from grafana.dashboards import DASHBOARD_DIR, dashboards
+from grafana.push import push_request
 from pvrelief.cli import app
-from pvrelief.cmd_grafana import push_request
 
 
 def test_build_writes_every_dashboard(tmp_path: Path) -> None:

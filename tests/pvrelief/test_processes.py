@@ -11,31 +11,24 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 from rich.console import Console
 
 from collector.runner import Collector
+from collector.sinks.base import CallbackSink
+from collector.sources.modbus.source import modbus_source
 from config.loader import load_config
 from localsite.demo import simulate_day, use_free_ports
 from localsite.servers import InfluxServer, free_port
 from simulator.fleet import Fleet
 from tests.e2e_helpers import small_fleet_config
-from tests.simulator.gateway_fleet import wait_until
+from tests.waiting import wait_until, wait_until_sync
 from timebase.clock import Clock
 
 PVRELIEF = [sys.executable, "-m", "pvrelief"]
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "examples" / "gonghe.yaml"
-
-
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def _metrics(port: int) -> str:
@@ -72,11 +65,11 @@ def test_simulate_and_collect_processes_share_the_clock_and_stop_cleanly(
     col = None
     try:
         try:
-            _wait(clock.exists, 30, "the simulator's clock file")
+            wait_until_sync(clock.exists, 30, "the simulator's clock file")
             port = free_port()
             col = _spawn(["collect", "-c", str(config), "--sim-clock", str(clock),
                           "--metrics-port", str(port)], col_log)
-            _wait(lambda: _polls_ok(_metrics(port), "p1-meter") >= 3, 60,
+            wait_until_sync(lambda: _polls_ok(_metrics(port), "p1-meter") >= 3, 60,
                   "three good polls of the meter, seen on /metrics")
             col.send_signal(signal.SIGTERM)
             assert col.wait(30) == 0
@@ -130,9 +123,9 @@ async def test_demo_moves_every_endpoint_to_a_free_port_for_fleet_and_collector(
         moved = use_free_ports(cfg)
         assert set(moved) == configured and not set(cfg.endpoints()) & configured
         fleet = Fleet(cfg, Clock.starting(cfg.simulator.start, 1.0))
-        collector = Collector(cfg, _discard)
+        collector = Collector(cfg, [CallbackSink(_discard)])
         served = {(s.host, s.port) for s in fleet.servers}
-        polled = set(collector.endpoints)
+        polled = set(modbus_source(collector).endpoints)
         assert served == polled == set(moved.values())
         # a gateway moves with its devices: the 40 central inverters still share its endpoint
         (_, logger), = cfg.gateways()

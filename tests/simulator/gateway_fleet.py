@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import io
-import statistics
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any, TypeVar
 
-from collector.runner import Collector
 from config.schema import Config
 from localsite.servers import free_port
+from tests.waiting import wait_until
+
+__all__ = ["bounded", "gateway_config", "inverters", "wait_until"]
 
 T = TypeVar("T")
 
@@ -46,16 +47,6 @@ def inverters(n: int, profile: str = "sunspec-inverter", poll_s: float = 60.0,
              "poll_interval_s": poll_s} for i in range(n)]
 
 
-async def wait_until(predicate: Callable[[], bool], timeout: float, what: str = "") -> None:
-    """Poll ``predicate`` until true; fail with ``what`` at the deadline (never a bare sleep)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"not met within {timeout:g} s: {what}")
-        await asyncio.sleep(0.02)
-
-
 async def bounded(aw: Awaitable[T], timeout: float, what: str) -> T:
     """Await ``aw`` for at most ``timeout`` s; on timeout fail with every task's stack.
 
@@ -69,27 +60,3 @@ async def bounded(aw: Awaitable[T], timeout: float, what: str) -> T:
             task.print_stack(limit=8, file=out)
         raise AssertionError(f"{what}: not done within {timeout:g} s; tasks:\n"
                              f"{out.getvalue()}") from None
-
-
-class Lateness:
-    """Each good poll's lateness (real s from due to holding the connection) and its instant.
-
-    Pass it as the collector's ``on_poll`` hook, then ``attach`` the collector.
-    """
-
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, int, float]] = []  # device, reading ts_ns, lateness
-        self._state: dict[str, Any] = {}
-
-    def attach(self, collector: Collector) -> None:
-        self._state = {p.device.id: p.state for p in collector.pollers}
-
-    def __call__(self, device: str, ok: bool, latency_s: float, ts_ns: int | None) -> None:
-        if ok and ts_ns is not None:
-            self.rows.append((device, ts_ns, self._state[device].late_s[-1]))
-
-    def mean(self, devices: set[str], from_ns: int, until_ns: int | None = None) -> float:
-        late = [s for d, t, s in self.rows
-                if d in devices and t >= from_ns and (until_ns is None or t < until_ns)]
-        assert len(late) >= 5 * len(devices), (len(late), len(devices))
-        return statistics.fmean(late)

@@ -12,7 +12,8 @@ from contextlib import asynccontextmanager
 
 from collector.reading import Reading
 from collector.runner import Collector
-from collector.sources.modbus.poller import DevicePoller
+from collector.sinks.base import CallbackSink
+from collector.sources.polling import DevicePoller
 from config.schema import Config
 from simulator.fleet import Fleet
 from tests.simulator.gateway_fleet import bounded
@@ -24,6 +25,7 @@ MIN_NS = 60 * 10**9
 class Rig:
     def __init__(self, fleet: Fleet, collector: Collector, delivered: list[Reading]) -> None:
         self.fleet = fleet
+        self.collector = collector
         self.pollers: dict[str, DevicePoller] = {p.device.id: p for p in collector.pollers}
         self.delivered = delivered
         self.t0 = fleet.clock.sim_start_ns
@@ -37,7 +39,7 @@ class Rig:
             p.clock = clock
 
     async def read(self, device: str) -> Reading:
-        return await self.pollers[device].poll_once()
+        return await self.pollers[device].read()
 
 
 @asynccontextmanager
@@ -49,7 +51,7 @@ async def rig(cfg: Config) -> AsyncIterator[Rig]:
     async def deliver(readings: Sequence[Reading]) -> None:
         delivered.extend(readings)
 
-    collector = Collector(cfg, deliver, clock)
+    collector = Collector(cfg, [CallbackSink(deliver)], clock)
     for s in fleet.servers:
         await s.start()
     try:

@@ -50,14 +50,16 @@ async def test_slow_answer_delays_every_request() -> None:
     cfg = cfg_with({"device": "inv-01", "kind": "slow_answer", "delay_s": 0.15},
                    timeout_s=1.0)
     async with rig(cfg) as r:
-        t = time.perf_counter()
-        await r.read("inv-02")
-        fast = time.perf_counter() - t
+        assert (await r.read("inv-02")).good("p_ac_w")
         t = time.perf_counter()
         reading = await r.read("inv-01")
         slow = time.perf_counter() - t
         reads = len(r.pollers["inv-01"].decoder.reads)
-        assert reading.good("p_ac_w") and slow >= 0.15 * reads > fast
+        # a lower bound only (a loaded machine is slower, never faster); the other unit's
+        # answers are not delayed: the fault holds for inv-01 alone
+        assert reading.good("p_ac_w") and slow >= 0.15 * reads
+        assert r.fleet.behaviour["inv-01"].delay_s == 0.15
+        assert r.fleet.behaviour["inv-02"].delay_s == 0.0
 
 
 async def test_exception_response_carries_its_code() -> None:
@@ -107,8 +109,8 @@ async def test_counter_reset_is_caught_by_the_counter_guard() -> None:
         bad = r.delivered[-1]
         assert bad.quality_of("e_total_kwh") is Quality.INVALID
         assert bad.fields["e_total_kwh"] is None
-        assert [e.kind for e in poller.events] == ["reset"]
-        assert poller.state.counter_events == 1
+        assert [e.kind for e in r.collector.counters.events_of("inv-01")] == ["reset"]
+        assert r.collector.counters.event_counts["inv-01"] == 1
         r.at(5)
         await poller._poll_slot()
         assert r.delivered[-1].good("e_total_kwh") >= good  # type: ignore[operator]
@@ -128,7 +130,7 @@ async def test_counter_reset_to_the_default_zero_reads_near_zero_and_recovers() 
         assert reset is not None and 0 < reset <= 0.01
         await poller._poll_slot()
         assert r.delivered[-1].quality_of("e_total_kwh") is Quality.INVALID
-        assert [e.kind for e in poller.events] == ["reset"]
+        assert [e.kind for e in r.collector.counters.events_of("inv-01")] == ["reset"]
         r.at(5)  # the window is over: the true count again, at its usual resolution
         back = (await r.read("inv-01")).good("e_total_kwh")
         truth = r.fleet.devices["inv-01"].e_total_wh / 1000  # type: ignore[union-attr]

@@ -13,8 +13,9 @@ scale factor in effect; the counter guard needs it to tell a wrap from a reset.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from collector.reading import Quality
 from collector.sources.modbus.codec import decode_raw, is_sentinel
@@ -30,7 +31,6 @@ WRAP_BITS = {"acc32": 32, "acc64": 64, "uint32": 32, "uint64": 64, "uint16": 16}
 class Decoded:
     fields: dict[str, float | None] = field(default_factory=dict)
     quality: dict[str, Quality] = field(default_factory=dict)
-    raw: dict[str, int | float | str] = field(default_factory=dict)
     status: str | None = None
     faults: tuple[int, ...] | None = None  # None: the profile has no fault registers
     wrap_at: dict[str, float] = field(default_factory=dict)  # counter field -> rollover
@@ -65,6 +65,11 @@ class DeviceDecoder:
         # bit -> alarm id, resolved once; profile loading made sure every bit has one
         self._fault_bits = [tuple((slot.point.codes or {}).items()) for slot in self._faults]
         self.fields = [p.field for p in wanted if p.role == "value" and p.field]
+        # which fields are energy counters, and of which kind: carried on every reading (one
+        # shared read-only mapping) so the counter guard needs nothing from the source
+        self.counters: Mapping[str, str] = MappingProxyType({
+            p.field: p.counter for p in profile.points
+            if p.field and p.counter and p.role == "value"})
 
     def _slot(self, p: Point) -> _Slot:
         i, off = locate(p, self.reads)
@@ -83,14 +88,12 @@ class DeviceDecoder:
         sf_values: dict[str, int | None] = {}
         for name, slot in self._sfs.items():
             raw = self._raw(slot, blocks)
-            out.raw[name] = raw
             sf_values[name] = None if is_sentinel(fam, "sunssf", raw, slot.point.sentinel) \
                 else int(raw)
         for slot in self._values:
             p = slot.point
             assert p.field is not None
             raw = self._raw(slot, blocks)
-            out.raw[p.name] = raw
             if is_sentinel(fam, p.type, raw, p.sentinel):
                 out.fields[p.field] = None
                 out.quality[p.field] = Quality.NOT_IMPLEMENTED

@@ -188,3 +188,13 @@ async def scan(endpoint: ModbusEndpoint, units: Iterable[int],
         except UnitAbsent:
             continue
     return found  # a SourceError (no connection at all) propagates: nothing would answer
+
+
+async def scan_target(host: str, port: int, units: list[int], timeout_s: float,
+                   registry: ProfileRegistry) -> list[ScanResult]:
+    """Scan ``units`` at host:port over a connection of its own."""
+    endpoint = ModbusEndpoint(host, port, timeout_s)
+    try:
+        return await scan(endpoint, units, registry)
+    finally:
+        await endpoint.close()

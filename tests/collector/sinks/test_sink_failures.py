@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pytest
 
 from collector.metrics import Metrics, MetricsServer
 from collector.sinks import spool as spool_mod
-from collector.sinks.influx import InfluxSink
+from collector.sinks.influx import Backoff, InfluxSink
 from collector.sinks.spool import count_points, list_segments, segment_name
 from localsite.servers import InfluxServer, free_port
 from tests.collector.sinks.test_influx_sink import (
@@ -63,24 +62,31 @@ async def test_sender_survives_an_unwritable_quarantine_file_and_delivers_later(
 
 
 async def test_write_still_404_after_create_database_backs_off(
-    influxdb: InfluxServer, tmp_path: Path, wait_until: Callable
+    influxdb: InfluxServer, tmp_path: Path, wait_until: Callable,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A real influxd: CREATE DATABASE "a\\"b" succeeds but creates `a"b`, so /write?db=a\\"b
     answers 404 every time although the create "worked". It must not loop without a pause."""
+    delays: list[float] = []
+    real_next = Backoff.next
+
+    def recording_next(self: Backoff) -> float:
+        delays.append(real_next(self))
+        return delays[-1]
+
+    monkeypatch.setattr(Backoff, "next", recording_next)
     cfg = settings(influxdb, 'a\\"b', tmp_path, retry_initial_s=0.2, retry_max_s=0.4,
                    close_timeout_s=0.2)
     metrics = Metrics()
     async with InfluxSink(cfg, metrics) as sink:
         await sink.put(readings(2))
-        await wait_until(lambda: metrics.counters["sink_write_failures"] >= 1, 10, "a failure")
-        n0 = metrics.counters["sink_write_failures"]
-        t0 = time.monotonic()
-        await wait_until(lambda: metrics.counters["sink_write_failures"] >= n0 + 3, 10,
-                         "three more failures")
-        elapsed = time.monotonic() - t0
-    # Backoff from 0.2 s (jitter: at least half): three more failures take >= 0.4 s.
-    # Without it they took microseconds (65,930 POSTs/s were measured).
-    assert elapsed >= 0.4
+        await wait_until(lambda: metrics.counters["sink_write_failures"] >= 4, 10,
+                         "four failures")
+        failures = metrics.counters["sink_write_failures"]
+    # every failure was followed by a backoff of at least half the initial delay (jitter);
+    # without it they came in microseconds (65,930 POSTs/s were measured)
+    assert len(delays) >= failures - 1 >= 3
+    assert all(d >= 0.1 for d in delays), delays
     assert "influx" in metrics.problems
     assert metrics.counters["readings_written"] == 0
 

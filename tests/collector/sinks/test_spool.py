@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from collector.errors import SpoolError
-from collector.sinks.spool import HEADER, Spool, count_points
+from collector.sinks.spool import Spool
+from collector.sinks.spool_files import HEADER, count_points
 
 KB = 1024
 

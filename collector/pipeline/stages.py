@@ -1,0 +1,44 @@
+"""The pipeline: every reading from every source passes the same stages, then every sink.
+
+Order (fixed, and documented in the README):
+
+1. ``counters``: the counter guard (energy counters only rise; see ``counters.py``);
+2. alarms (next): they must see counters already judged, or a counter dip would raise both a
+   data-quality alarm and a false "energy fell" one.
+
+A stage is synchronous and quick: it looks at a batch and returns the batch to pass on (the
+same readings, or replacements with some fields made invalid). Slow work (a notification, a
+database) belongs in a task of the stage's own, fed by a queue, so that a slow receiver never
+holds up polling. Sinks get the batch in order; a sink's ``put`` returns once the readings are
+safe with it (in memory within its linger bound, or on disk).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from collector.reading import Reading
+from collector.sinks.base import Sink
+
+
+class Stage(Protocol):
+    name: str
+
+    def process(self, readings: list[Reading]) -> list[Reading]: ...
+
+
+class Pipeline:
+    def __init__(self, stages: Sequence[Stage], sinks: Sequence[Sink]) -> None:
+        self.stages = list(stages)
+        self.sinks = list(sinks)
+
+    async def put(self, readings: Sequence[Reading]) -> None:
+        batch = list(readings)
+        for stage in self.stages:
+            batch = stage.process(batch)
+        for sink in self.sinks:
+            await sink.put(batch)
+
+    def stage(self, name: str) -> Stage:
+        return next(s for s in self.stages if s.name == name)

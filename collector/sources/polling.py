@@ -1,0 +1,222 @@
+"""Polled sources: one task per device on a drift-free schedule, whatever the protocol.
+
+The schedule is k * interval (+ this device's jitter) on the collector's clock, so a slow poll
+delays only itself and never shifts the ones after it. A failing device backs off
+exponentially, by skipping slots, and asks for the shared connection after the healthy ones.
+An inverter that stops answering while the sun is down is asleep: it is polled every
+``night_poll_factor`` slots, quietly, and at full rate again from dawn.
+
+A protocol (Modbus, DL/T 645) supplies ``DevicePoller.read``: one reading from the device, or
+a SourceError. Everything else here (schedule, backoff, night mode, the bounded stop) is shared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from collector.errors import SourceError
+from collector.night import is_night
+from collector.reading import Reading
+from collector.sources.base import Emit
+from config.schema import Device, Plant
+from timebase.clock import Clock
+
+log = logging.getLogger(__name__)
+
+PollHook = Callable[[str, bool, float, int | None], None]  # device, ok, latency_s, ts_ns
+STOP_TIMEOUT_S = 10.0
+
+
+@dataclass
+class DeviceState:
+    polls: int = 0  # completed: counted once the reading was emitted (or the poll failed)
+    failures: int = 0
+    consecutive_failures: int = 0
+    skipped_slots: int = 0
+    last_good_ns: int | None = None
+    last_error: str | None = None
+    # real seconds from a slot's due instant to the moment this device got the connection:
+    # what a dead neighbour on the same gateway costs it
+    late_s: list[float] = field(default_factory=list)
+    sleeping: bool = False  # silent at night: expected, not a failure
+    night_polls: int = 0  # polls that found it asleep
+
+
+@dataclass(frozen=True, slots=True)
+class NightMode:
+    latitude: float
+    longitude: float
+    below_deg: float = 3.0
+    poll_factor: int = 10
+
+
+class DevicePoller:
+    """The schedule of one device; subclasses say how to read it (``read``)."""
+
+    def __init__(self, plant: Plant, device: Device, clock: Clock, emit: Emit,
+                 max_backoff_s: float = 300.0, jitter_s: float = 0.0,
+                 on_poll: PollHook | None = None, night: NightMode | None = None) -> None:
+        self.plant, self.device = plant, device
+        self.clock, self.emit = clock, emit
+        self.max_backoff_s = max_backoff_s
+        self.offset_ns = int(random.Random(device.id).uniform(0, jitter_s) * 1e9)
+        self.on_poll = on_poll
+        self.night = night  # None: never sleeps (meters, night_mode: false)
+        self.state = DeviceState()
+        self.stopping = False  # set by PolledSource.stop(): a lost cancel still ends the loop
+
+    async def read(self, due_wall: float | None = None) -> Reading:
+        """One reading from the device; SourceError when it cannot be had."""
+        raise NotImplementedError
+
+    @property
+    def low_priority(self) -> bool:
+        """A failing or sleeping device asks for a shared connection after the healthy ones."""
+        return self.state.consecutive_failures > 0 or self.state.sleeping
+
+    def note_late(self, due_wall: float | None) -> None:
+        """Record how long after its due instant this device got its connection."""
+        if due_wall is not None:
+            late = self.state.late_s
+            late.append(max(0.0, time.time() - due_wall))
+            del late[:-1000]
+
+    def _dark(self, t_ns: int) -> bool:
+        n = self.night
+        return n is not None and is_night(n.latitude, n.longitude, t_ns, n.below_deg)
+
+    async def run(self) -> None:
+        interval_ns = int(self.device.poll_interval_s * 1e9)
+        now = self.clock.now_ns()
+        slot = math.ceil((now - self.offset_ns) / interval_ns)
+        skip = 0
+        while not self.stopping:
+            due_ns = slot * interval_ns + self.offset_ns
+            due_wall = self.clock.wall_for(due_ns)
+            # sleep at most one interval at a time: should the wall clock step back (NTP),
+            # the wait is measured again instead of sleeping through the gap
+            while (wait := due_wall - time.time()) > 0:
+                await asyncio.sleep(min(wait, max(self.clock.real_seconds(
+                    self.device.poll_interval_s), 0.01)))
+                due_wall = self.clock.wall_for(due_ns)
+            slot += 1
+            if skip and self.state.sleeping and not self._dark(due_ns):
+                skip = 0  # dawn: back to the full rate at once
+            if skip:
+                skip -= 1
+                self.state.skipped_slots += 1
+                continue
+            try:
+                skip = await self._poll_slot(due_wall)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug (a decoder, a stage, a sink) must not end this device
+                self.state.failures += 1
+                log.exception("%s (plant %s): poll failed unexpectedly", self.device.id,
+                              self.plant.id)
+                skip = 0
+            # behind by more than a slot (a long outage, a suspended laptop): catch up, not burst
+            now = self.clock.now_ns()
+            behind = (now - self.offset_ns) // interval_ns + 1
+            if behind > slot:
+                self.state.skipped_slots += behind - slot
+                slot = behind
+
+    async def _poll_slot(self, due_wall: float | None = None) -> int:
+        """Poll once; return how many slots to skip (backoff, or night)."""
+        st = self.state
+        t0 = time.perf_counter()
+        try:
+            reading = await self.read(due_wall)
+        except SourceError as e:
+            st.polls += 1
+            if self.on_poll:
+                self.on_poll(self.device.id, False, time.perf_counter() - t0, None)
+            if self._dark(self.clock.now_ns()):
+                return self._asleep(e)
+            return self._failed(e)
+        if st.sleeping:
+            log.debug("%s: awake", self.device.id)
+            st.sleeping = False
+        if st.consecutive_failures:
+            log.info("%s: answering again after %d failed polls", self.device.id,
+                     st.consecutive_failures)
+        st.consecutive_failures = 0
+        st.last_error = None
+        st.last_good_ns = reading.ts_ns
+        if self.on_poll:
+            self.on_poll(self.device.id, True, time.perf_counter() - t0, reading.ts_ns)
+        await self.emit([reading])
+        st.polls += 1  # after emitting: a caller that waits for n polls finds n readings
+        return 0
+
+    def _asleep(self, e: SourceError) -> int:
+        st = self.state
+        if not st.sleeping:
+            log.debug("%s: silent after sunset, asleep (%s)", self.device.id, e)
+        st.sleeping = True
+        st.night_polls += 1
+        st.consecutive_failures = 0  # a night's silence must not lengthen tomorrow's backoff
+        assert self.night is not None
+        return self.night.poll_factor - 1
+
+    def _failed(self, e: SourceError) -> int:
+        st = self.state
+        st.sleeping = False
+        st.failures += 1
+        st.consecutive_failures += 1
+        if st.consecutive_failures == 1 or str(e) != st.last_error:
+            log.warning("%s (plant %s): %s", self.device.id, self.plant.id, e)
+        st.last_error = str(e)
+        max_skip = max(0, int(self.max_backoff_s / self.device.poll_interval_s) - 1)
+        return min(2 ** (st.consecutive_failures - 1) - 1, max_skip)
+
+
+class PolledSource:
+    """A source made of device pollers: one task each, started together, stopped bounded.
+
+    Subclasses fill ``self.pollers`` when they are built (so tools and tests can look at a
+    device's poller before anything runs) and close their connections in ``_close``.
+    """
+
+    name = "polled"
+
+    def __init__(self) -> None:
+        self.pollers: list[DevicePoller] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def _close(self) -> None:
+        """Close connections once every poll task has ended."""
+
+    async def start(self) -> None:
+        self._tasks = [asyncio.create_task(p.run(), name=f"poll-{p.device.id}")
+                       for p in self.pollers]
+
+    async def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
+        """Cancel every poll task and wait for them, bounded.
+
+        Python 3.11's ``asyncio.wait_for`` can swallow a cancellation that arrives as the
+        awaited read completes, so one cancel may not end a task: each poller also checks a
+        stop flag, and tasks still running are cancelled again until the deadline.
+        """
+        for p in self.pollers:
+            p.stopping = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        pending = {t for t in self._tasks if not t.done()}
+        while pending and loop.time() < deadline:
+            for t in pending:
+                t.cancel()
+            _, pending = await asyncio.wait(pending, timeout=min(0.5, timeout_s))
+        for t in pending:
+            log.error("%s did not stop within %.0f s; abandoning it", t.get_name(), timeout_s)
+        for t in self._tasks:
+            if t.done() and not t.cancelled() and (exc := t.exception()) is not None:
+                log.error("%s had failed: %r", t.get_name(), exc)
+        await self._close()
