@@ -9,6 +9,9 @@ answering at once (a wildcard address matching both), is a collision. Every tran
 the bus at that moment is spoilt: the meters do not understand a spoilt request, and a spoilt
 answer reaches the TCP side as garbage. ``collisions`` counts them, so a test can prove the
 collector sends one request at a time and waits for its answer.
+
+Some RS485 converters hear their own transmissions and pass them back to TCP: ``echo=True``
+simulates one, so the collector must tell its own echoed request from the answer.
 """
 
 from __future__ import annotations
@@ -37,12 +40,14 @@ class _Transmission:
 class SimDlt645Gateway:
     def __init__(self, host: str, port: int, meters: Sequence[SimDlt645Meter],
                  baud: int = 2400, bits_per_byte: int = 11, turnaround_s: float = TURNAROUND_S,
-                 chunk: int = 16) -> None:
+                 chunk: int = 16, echo: bool = False) -> None:
         self.host, self.port = host, port
         self.meters = list(meters)
         self.byte_s = bits_per_byte / baud
         self.turnaround_s = turnaround_s
         self.chunk = chunk  # bytes the gateway forwards to TCP at a time
+        self.echo = echo
+        self.answers = 0  # answers whose last byte reached the TCP side
         self.collisions = 0
         self.requests = 0  # requests the meters received intact
         self._active: list[_Transmission] = []
@@ -120,6 +125,8 @@ class SimDlt645Gateway:
                     self._spawn(self._hear(req, tx, tx.start + (i + 1) * self.byte_s),
                                 "dlt645-hear")
             await asyncio.sleep(max(0.0, tx.end - loop.time()))
+            if self.echo:
+                self._forward(data)
             if tx.spoilt_at is not None:
                 self._reader = RequestReader()  # the meters heard garbage
 
@@ -146,6 +153,10 @@ class SimDlt645Gateway:
             await asyncio.sleep(len(piece) * self.byte_s)
             if rx.spoilt_at is not None:  # two drivers at once: framing errors, garbage
                 piece = bytes(b ^ 0xFF for b in piece)
-            for w in list(self._clients):
-                with contextlib.suppress(ConnectionError, RuntimeError):
-                    w.write(piece)
+            self._forward(piece)
+        self.answers += 1
+
+    def _forward(self, data: bytes) -> None:
+        for w in list(self._clients):
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                w.write(data)

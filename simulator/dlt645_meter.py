@@ -52,6 +52,8 @@ class SimDlt645Meter:
     e_import_wh: float = 0.0
     reply_preamble: int = 2  # FE bytes before an answer (meters send 0 to 4)
     max_reply_data: int = 200  # a longer answer goes out in follow-up frames
+    reads_blocks: bool = True  # some meters answer "no requested data" to every block
+    lacks: set[int] = field(default_factory=set)  # identifiers this meter model does not carry
     p_w: float = 0.0  # export positive, primary side
     now_ns: int = 0
     tariff_export_wh: list[float] = field(default_factory=list)
@@ -171,6 +173,8 @@ class SimDlt645Meter:
         if function == FOLLOWUP:
             return self._followup(di, req.data[4])
         ident = self.catalog.get(di)
+        if ident is not None and (di in self.lacks or (ident.is_block and not self.reads_blocks)):
+            ident = None
         value = None if ident is None else self.value_bytes(ident)
         if value is None:
             return self._error(function, NO_DATA)
