@@ -10,7 +10,9 @@ baud and framing, then ``timeout_s`` for the meter to start answering (DL/T 645 
 0.5 s), then the answer's bytes, plus a little for the gateway and TCP. The bytes that come
 back are reassembled into frames (``FrameBuffer``); a frame that is not a reply (our own
 request echoed by a converter) or not the reply to this request (a late answer to an earlier
-request that timed out) is skipped and counted, and the wait goes on.
+request that timed out) is skipped and counted, and the wait goes on. Bytes that make no
+frame by the deadline (two meters answering at once, a bad line, a wrong baud rate) are a
+``FrameError``, not a timeout: the bus is noisy, not silent.
 
 Network errors are mapped to collector errors here and nowhere else.
 """
@@ -43,7 +45,6 @@ from collector.sources.prioritylock import LOW_PRIORITY_GRACE_S, PriorityLock
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SLACK_S = 0.15  # the gateway's packing of serial bytes into TCP segments, and the network
 PREAMBLE_ROOM = 4  # FE bytes a meter may send before its answer
 MAX_FOLLOWUPS = 16  # a reply split into more frames than this is taken for a confused meter
 
@@ -54,6 +55,8 @@ class LinkOptions:
     byte_time_s: float = 11 / 2400  # 8E1 at 2400 baud
     pause_between_requests_s: float = 0.02
     preamble: int = 4
+    # the gateway's packing of serial bytes into TCP segments, and the network
+    slack_s: float = 0.15
 
 
 class Dlt645Link:
@@ -107,7 +110,7 @@ class Dlt645Link:
     def _budget_s(self, request_len: int, reply_len: int) -> float:
         o = self.options
         return (o.byte_time_s * (request_len + reply_len + PREAMBLE_ROOM) + o.timeout_s
-                + SLACK_S)
+                + o.slack_s)
 
     async def transact(self, device: str, meter: str, request: bytes,
                        accept: Callable[[Frame], T], reply_len: int) -> T:
@@ -125,6 +128,7 @@ class Dlt645Link:
         loop = asyncio.get_running_loop()
         budget = self._budget_s(len(request), reply_len)
         deadline = loop.time() + budget
+        noise_before = self._frames.noise
         try:
             writer.write(request)
             await writer.drain()
@@ -140,6 +144,11 @@ class Dlt645Link:
                         log.debug("%s: skipped a frame that is not the answer: %s", device, e)
                 left = deadline - loop.time()
                 if left <= 0:
+                    noise = self._frames.noise - noise_before + len(self._frames)
+                    if noise:  # bytes came, but no frame: a collision, or a bad line
+                        self._frames = FrameBuffer()
+                        raise FrameError(f"no whole answer within {budget:.2f} s, {noise} "
+                                         f"bytes of noise (meter {meter} at {self.label})")
                     raise DeviceTimeout(device, f"no answer within {budget:.2f} s (meter "
                                                 f"{meter} at {self.label})")
                 try:
