@@ -18,7 +18,7 @@ import shutil
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from pydantic import HttpUrl
@@ -154,8 +154,9 @@ async def simulate_day(cfg: Config, server: InfluxServer, console: Console,
     rows = []
     for sp in fleet.plants:
         pid = sp.plant.id
-        meter_truth = sum(truth1[m.id]["e_export_kwh"] - truth0[m.id]["e_export_kwh"]
-                          for m in sp.meters)
+        meter_ids = [m.id for m in sp.meters] + [m.id for m in fleet.dlt645.by_plant.get(pid, [])]
+        meter_truth = sum(truth1[m]["e_export_kwh"] - truth0[m]["e_export_kwh"]
+                          for m in meter_ids)
         inv_truth = sum(truth1[i.id]["e_total_kwh"] - truth0[i.id]["e_total_kwh"]
                         for i in sp.inverters)
         m_db, i_db, n = stored[pid]
@@ -181,6 +182,21 @@ def allocate_demo_day(console: Console, config: Path, day: str, out: Path, url: 
     console.print(table)
     console.print(f"Statements, CSV and JSON in {out}/ "
                   "(allocation.csv, plants.csv, allocation.json, statements/*.xlsx).")
+
+
+def print_line_loss(console: Console, cfg: Config, day: date) -> None:
+    """The day's line loss per plant, from what the collector stored (pvrelief line-loss)."""
+    from config.profiles import load_registry
+    from reports.influx_counters import InfluxCounters
+    from reports.line_loss import line_loss
+    from reports.render import loss_table
+
+    counters = InfluxCounters(cfg.influxdb)
+    try:
+        rows = line_loss(cfg, load_registry(), counters, day, day)
+    finally:
+        counters.close()
+    console.print(loss_table(rows, 5.0))
 
 
 def _yuan(fen: str) -> str:
@@ -224,6 +240,7 @@ def run_demo(cfg: Config, var: Path = DEFAULT_VAR / "demo", keep_running: bool =
         out = var / "allocation"
         allocate_demo_day(console, allocation_config, day, out, server.url,
                           cfg.influxdb.database)
+        print_line_loss(console, cfg, date.fromisoformat(day))
         console.print(
             f"InfluxDB data stays in {var / 'influxdb'}; run `.venv/bin/pvrelief demo "
             "--keep-running` to keep the fleet, collector and InfluxDB up after the day and "
