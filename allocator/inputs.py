@@ -31,16 +31,21 @@ from allocator.model import (
     TariffRecord,
     Village,
 )
-from allocator.yamlsource import line_of, load_yaml, read_text
+from config.errors import YamlError
+from config.strict import ID_MAX_LENGTH, ID_PATTERN
+from config.yaml_loader import line_of, parse_yaml, read_yaml_source
 
 NonNeg = Annotated[Decimal, Field(ge=0)]
-Id = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")]
+# the one id rule of plants, villages and devices (config.strict): ids become tags and files
+Id = Annotated[str, Field(pattern=ID_PATTERN, max_length=ID_MAX_LENGTH)]
 
 
 def _units(value: Decimal, places: int, what: str) -> int:
     """Decimal -> integer count of 10^-places; more decimals than that is an error."""
+    if value and value.adjusted() + places >= 18:  # int64 later; 1e999999999 would hang here
+        raise ValueError(f"{what} {value} is too large (it must be below 10^{18 - places})")
     scaled = value.scaleb(places)
-    if scaled != scaled.to_integral_value():
+    if scaled != scaled.to_integral_value() or (value and value.adjusted() < -places):
         raise ValueError(f"{what} {value} has more than {places} decimals")
     return int(scaled)
 
@@ -238,7 +243,10 @@ class _Problems(Exception):
 
 def parse_inputs(text: str, name: str = "<allocation>", raw: bytes | None = None) -> Inputs:
     """Validate an allocation document; InputError lists every problem with file:line."""
-    data, lines = load_yaml(text, name)
+    try:  # numbers as exact Decimals; a duplicate key is an error, never "the last one wins"
+        data, lines = parse_yaml(text, name, exact=True)
+    except YamlError as e:
+        raise InputError(str(e)) from None
     prefix: tuple = ()
     if isinstance(data, dict) and "allocation" in data:
         data, prefix = data["allocation"], ("allocation",)
@@ -254,10 +262,13 @@ def parse_inputs(text: str, name: str = "<allocation>", raw: bytes | None = None
         full = (*prefix, *loc)
         line = line_of(lines, full)
         where = ".".join(str(x) for x in full) or "(top)"
-        msgs.append(f"{name}:{line if line else '?'}: {where}: {msg}")
-    raise InputError("invalid allocation inputs:\n  " + "\n  ".join(msgs))
+        msgs.append(f"{name}:{line or 1}: {where}: {msg}")
+    raise InputError("\n".join(msgs))  # each problem on a line of its own, file:line first
 
 
 def load_inputs(path: Path) -> Inputs:
-    text, raw = read_text(path)
+    try:
+        text, raw = read_yaml_source(path)
+    except YamlError as e:
+        raise InputError(str(e)) from None
     return parse_inputs(text, str(path), raw)

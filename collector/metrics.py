@@ -57,6 +57,7 @@ class DeviceStats:
     failed: int = 0
     latency_s: float = math.nan  # of the last poll
     last_good_s: float = math.nan  # timestamp of the last good reading, seconds since epoch
+    failing_for: int = 0  # polls failed in a row (0: the last poll was good)
 
 
 class Metrics:
@@ -79,11 +80,28 @@ class Metrics:
         d = self.devices.setdefault(device, DeviceStats())
         if ok:
             d.ok += 1
+            d.failing_for = 0
             if ts_ns is not None:
                 d.last_good_s = ts_ns / 1e9
         else:
             d.failed += 1
+            d.failing_for += 1
         d.latency_s = latency_s
+
+    def devices_text(self) -> str:
+        """The device-health view (``/devices``): one line per device, failing ones first.
+
+        ``/healthz`` is about this process (InfluxDB writes, the spool); a device that does
+        not answer is the field's problem, not the collector's, so it shows here instead.
+        """
+        rows = sorted(self.devices.items(), key=lambda kv: (kv[1].failing_for == 0, kv[0]))
+        failing = sum(1 for _, d in rows if d.failing_for)
+        lines = [f"devices: {len(rows)}, failing: {failing}"]
+        for name, d in rows:
+            state = f"failing ({d.failing_for} polls)" if d.failing_for else "ok"
+            last = "never" if math.isnan(d.last_good_s) else f"{d.last_good_s:.0f}"
+            lines.append(f"{name} {state} ok={d.ok} failed={d.failed} last_good={last}")
+        return "\n".join(lines) + "\n"
 
     def set_problem(self, key: str, message: str | None) -> None:
         """Report (or clear, with None) a reason /healthz answers 503."""
@@ -115,6 +133,8 @@ class Metrics:
         _family(out, "device_last_good_timestamp_seconds", "gauge",
                 "time of the last good reading (unix seconds)",
                 [(f'device="{_esc(k)}"', d.last_good_s) for k, d in devs if d.ok])
+        _family(out, "devices_failing", "gauge", "devices whose last poll failed",
+                [("", float(sum(1 for _, d in devs if d.failing_for)))])
         _family(out, "healthy", "gauge", "1 when /healthz answers 200",
                 [("", 0.0 if self.problems else 1.0)])
         return "\n".join(out) + "\n"
@@ -177,6 +197,9 @@ class MetricsServer:
             elif path == "/metrics":
                 status, ctype = "200 OK", "text/plain; version=0.0.4; charset=utf-8"
                 body = self.metrics.render()
+            elif path == "/devices":
+                status, ctype = "200 OK", "text/plain; charset=utf-8"
+                body = self.metrics.devices_text()
             elif path == "/healthz":
                 problems = self.metrics.problems
                 status = "503 Service Unavailable" if problems else "200 OK"

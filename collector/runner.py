@@ -1,7 +1,7 @@
 """The collector: config -> sources -> stages -> sinks, and nothing else.
 
-    ModbusSource  --emit--> Pipeline: CounterStage -> (alarms) --> InfluxSink (and more sinks)
-    Dlt645Source  --emit--/
+    ModbusSource --emit--> Pipeline: plausibility -> counters -> (alarms) --> InfluxSink, ...
+    Dlt645Source --emit--/
 
 ``Collector`` owns the lifecycle: sinks start first and close last, so nothing a source
 emits finds a sink that is not ready, and a stop never loses what was accepted. A new source,
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from collector.metrics import Metrics
 from collector.pipeline.counters import CounterStage, device_ratings
+from collector.pipeline.plausibility import PlausibilityStage
 from collector.pipeline.stages import Pipeline, Stage
 from collector.sinks.base import Sink
 from collector.sinks.influx import InfluxSink
@@ -38,7 +39,9 @@ def build_sources(config: Config, registry: ProfileRegistry, clock: Clock, emit:
 
 
 def build_stages(config: Config, registry: ProfileRegistry) -> list[Stage]:
-    return [CounterStage(device_ratings(config, registry))]
+    """The stages in their order: plausibility, then the counter guard (then alarms)."""
+    ratings = device_ratings(config, registry)
+    return [PlausibilityStage(ratings), CounterStage(ratings)]
 
 
 def build_sinks(config: Config, metrics: Metrics) -> list[Sink]:

@@ -30,7 +30,7 @@ from pydantic import (
 
 from config.errors import ConfigError
 from config.validation import format_errors
-from config.yamlpos import Loc, line_of, load_yaml_with_lines
+from config.yaml_loader import Lines, line_of, load_yaml
 
 CATALOG = Path(__file__).resolve().parent / "dlt645" / "identifiers.yaml"
 DI_PATTERN = r"^[0-9A-F]{2}( [0-9A-F]{2}){3}$"
@@ -168,7 +168,7 @@ class Catalog:
         return self.identifiers.get(di)
 
 
-def _resolve(spec: CatalogSpec, path: Path, lines: dict[Loc, int]) -> Catalog:
+def _resolve(spec: CatalogSpec, path: Path, lines: Lines) -> Catalog:
     def at(*loc: str | int) -> str:
         return f"{path}:{line_of(lines, loc) or 1}: {'.'.join(map(str, loc))}"
 
@@ -216,7 +216,7 @@ def _resolve(spec: CatalogSpec, path: Path, lines: dict[Loc, int]) -> Catalog:
 
 def load_catalog(path: Path = CATALOG) -> Catalog:
     """Read and validate a catalog; every problem names the file and line."""
-    data, lines = load_yaml_with_lines(path)
+    data, lines = load_yaml(path)
     try:
         spec = CatalogSpec.model_validate(data)
     except ValidationError as e:

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
 from config.secrets import Secret
+from config.strict import FilePath
 
 MIB = 1024 * 1024
 
@@ -57,7 +58,7 @@ class InfluxSettings(BaseModel):
     )
 
     # --- spool (write-ahead log on disk) ---
-    spool_dir: Path = Field(Path("var/spool/influx"), description="folder of the spool")
+    spool_dir: FilePath = Field(Path("var/spool/influx"), description="folder of the spool")
     spool_max_bytes: int = Field(
         1024 * MIB, ge=4 * MIB, description="size cap; above it the oldest segment is dropped"
     )
@@ -66,7 +67,7 @@ class InfluxSettings(BaseModel):
         "interval", description="always: after each batch; interval: every fsync_interval_s"
     )
     fsync_interval_s: float = Field(1.0, gt=0, le=300, description="with fsync: interval")
-    quarantine_file: Path | None = Field(
+    quarantine_file: FilePath | None = Field(
         None, description="lines InfluxDB refused (default: <spool_dir>/quarantine.jsonl)"
     )
 

@@ -27,15 +27,17 @@ from config.schema import (
 )
 from config.secrets import CONFIG_DIR
 from config.validation import dotted, format_errors, owner
-from config.yamlpos import Loc, line_of, load_yaml_with_lines
+from config.yaml_loader import Loc, line_of, load_yaml
 
 
 def load_config(path: str | Path, registry: ProfileRegistry | None = None) -> Config:
     """Parse and validate ``path``. Raises ConfigError listing every problem found."""
     path = Path(path)
-    data, lines = load_yaml_with_lines(path)
+    data, lines = load_yaml(path)
+    if data is None:
+        raise ConfigError(f"{path}:1: the file is empty: a config lists at least one plant")
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}:1: the top level must be a mapping")
+        raise ConfigError(f"{path}:{line_of(lines, ()) or 1}: the top level must be a mapping")
     registry = registry or load_registry()
     report = _Reporter(str(path), data, lines)
     cfg: Config | None = None
@@ -51,6 +53,9 @@ def load_config(path: str | Path, registry: ProfileRegistry | None = None) -> Co
         if isinstance(name, str) and name not in registry:
             report((*loc, "profile"), f"unknown profile {name!r}; known: "
                                        f"{', '.join(sorted(registry))}")
+    if cfg is not None and not cfg.plants():
+        report(("counties",), "no plants: list at least one plant under counties[] (a county, "
+                              "township or village `plants:`)")
     _cross_check(plants, data, report)
     if cfg is not None and not report.problems:
         # the model's own checks, should the two ever disagree: better line 1 than nothing

@@ -7,7 +7,8 @@ documented keys, defaults and limits are always the ones the loader enforces.
 
 from __future__ import annotations
 
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
@@ -45,14 +46,23 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
 
 
 def _type(info: FieldInfo) -> str:
-    text = str(info.annotation).replace("typing.", "").replace("NoneType", "None")
+    return _name(info.annotation).replace("|", "\\|")
+
+
+def _name(annotation: Any) -> str:
+    origin = get_origin(annotation)
+    if origin is Annotated:  # a checked type (FilePath, Host): the reader wants the base type
+        return _name(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        return " | ".join(_name(a) for a in get_args(annotation))
+    text = str(annotation).replace("typing.", "").replace("NoneType", "None")
     for prefix in ("<class '", "'>"):
         text = text.replace(prefix, "")
     for mod in ("config.secrets.", "config.schema.", "config.simulator_settings.",
                 "config.dlt645_schema.", "pathlib.",
                 "datetime.", "pydantic.networks."):
         text = text.replace(mod, "")
-    return text.replace("|", "\\|")
+    return text
 
 
 def _default(info: FieldInfo) -> str:
@@ -70,7 +80,8 @@ def _limits(info: FieldInfo) -> str:
     parts = []
     for m in info.metadata:
         for attr, sym in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<"),
-                          ("min_length", "length ≥"), ("pattern", "matches")):
+                          ("min_length", "length ≥"), ("max_length", "length ≤"),
+                          ("pattern", "matches")):
             if (v := getattr(m, attr, None)) is not None:
                 parts.append(f"{sym} `{v}`" if attr == "pattern" else f"{sym} {v}")
     return ", ".join(parts)

@@ -8,7 +8,8 @@ is an error that names the key and its line rather than a silently ignored setti
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from datetime import date
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -24,7 +25,7 @@ from config.dlt645_schema import Dlt645Gateway
 from config.influx import InfluxSettings
 from config.mqtt import MqttSettings
 from config.simulator_settings import FaultSpec, SimulatorSettings
-from config.strict import ID_PATTERN, Id, Strict
+from config.strict import EntryId, Host, Id, Strict
 
 __all__ = ["FaultSpec", "SimulatorSettings"]  # re-exported: part of the config model
 
@@ -35,11 +36,6 @@ DEFAULT_PORT = 502
 # YAML, so each problem names its own line; the model then skips its own (line-less) checks.
 CROSS_CHECKED = "cross_checked"
 
-
-
-# an id becomes an InfluxDB tag and a file name: keep it to a safe alphabet
-EntryId = Annotated[str, Field(
-    pattern=ID_PATTERN, description="lowercase letters, digits, - and _; unique across the site")]
 
 
 class Named(Strict):
@@ -82,7 +78,7 @@ class GatewayDevice(DeviceSpec):
 
 
 class Device(DeviceSpec):
-    host: str = Field(DEFAULT_HOST, description="address of the device or gateway")
+    host: Host = Field(DEFAULT_HOST, description="hostname, IPv4 or IPv6 address of the device")
     port: int = Field(DEFAULT_PORT, ge=1, le=65535, description="Modbus TCP port")
     # set when the device was listed under a gateway; not a key a user writes
     _gateway: str | None = PrivateAttr(None)
@@ -100,7 +96,7 @@ class Gateway(Strict):
     """
 
     id: EntryId
-    host: str = Field(DEFAULT_HOST, description="address of the device or gateway")
+    host: Host = Field(DEFAULT_HOST, description="hostname, IPv4 or IPv6 address of the gateway")
     port: int = Field(DEFAULT_PORT, ge=1, le=65535, description="Modbus TCP port")
     timeout_s: float | None = Field(None, gt=0, le=60, description="default: collector.timeout_s")
     pause_after_connect_s: float = Field(
@@ -154,6 +150,10 @@ class Plant(Strict):
     latitude: float = Field(ge=-90, le=90, description="degrees north")
     longitude: float = Field(ge=-180, le=180, description="degrees east")
     altitude_m: float = Field(0.0, ge=-500, le=9000, description="metres above sea level")
+    commissioned: date | None = Field(
+        None, description="first day of operation: bounds its lifetime counters (default "
+                          "2014-01-01, the programme's start)",
+    )
     timezone: str = Field(
         "Asia/Shanghai", description="IANA zone: local midnight for daily counters",
     )
@@ -180,8 +180,8 @@ class Plant(Strict):
     def _known_timezone(cls, tz: str) -> str:
         try:
             ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError) as e:
-            raise ValueError(f"unknown timezone {tz!r}") from e
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a 300-character name
+            raise ValueError(f"unknown timezone {tz[:60]!r}") from None
         return tz
 
     @model_validator(mode="after")

@@ -63,6 +63,38 @@ class FaultSpec(Strict):
         return self
 
 
+class MeterTransformers(Strict):
+    """Instrument transformers in front of a simulated meter: "400/5" A is a CT ratio of 80."""
+
+    ct: str = Field("5/5", pattern=r"^\d+(\.\d+)?/\d+(\.\d+)?$",
+                    description="current transformer, primary/secondary A (e.g. 400/5)")
+    pt: str = Field("1/1", pattern=r"^\d+(\.\d+)?/\d+(\.\d+)?$",
+                    description="voltage transformer, primary/secondary V (e.g. 10000/100)")
+
+    @staticmethod
+    def _ratio(text: str, what: str) -> float:
+        primary, secondary = (float(x) for x in text.split("/"))
+        if primary <= 0 or secondary <= 0:
+            raise ValueError(f"{what} {text!r}: both sides must be above 0")
+        return primary / secondary
+
+    @model_validator(mode="after")
+    def _positive(self) -> MeterTransformers:
+        for text, what in ((self.ct, "ct"), (self.pt, "pt")):
+            ratio = self._ratio(text, what)
+            if not 0.1 <= ratio <= 9999:  # what the meters' ratio registers can hold
+                raise ValueError(f"{what} {text!r}: ratio {ratio:g} is outside 0.1..9999")
+        return self
+
+    @property
+    def ct_ratio(self) -> float:
+        return self._ratio(self.ct, "ct")
+
+    @property
+    def pt_ratio(self) -> float:
+        return self._ratio(self.pt, "pt")
+
+
 class SimulatorSettings(Strict):
     seed: int = Field(
         1, description="seeds clouds and device variation: the same fleet on every run",
@@ -80,6 +112,10 @@ class SimulatorSettings(Strict):
     )
     faults: list[FaultSpec] = Field(
         default_factory=list, description="faults to inject, see simulator.faults[]",
+    )
+    meter_transformers: dict[Id, MeterTransformers] = Field(
+        default_factory=dict,
+        description="meter id -> its CT/PT: the meter serves secondary-side values",
     )
 
     @field_validator("start")

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from config.yamlpos import Loc, line_of
+from config.yaml_loader import Loc, line_of
 
 
 def dotted(loc: Loc) -> str:

@@ -30,8 +30,10 @@ from collector.reading import Reading
 from collector.runner import Collector
 from collector.sinks.base import CallbackSink
 from collector.sinks.influx import InfluxSink
+from config.profiles import load_registry
 from config.schema import Config
 from localsite.servers import DEFAULT_VAR, InfluxServer, free_port
+from reports.line_loss import settlement_meters
 from simulator.fleet import Fleet
 from timebase.clock import Clock
 
@@ -59,13 +61,20 @@ class PlantEnergy:
 
 def plant_energy_from_influx(server: InfluxServer, db: str, cfg: Config, start_ns: int,
                              end_ns: int) -> dict[str, tuple[float, float, int]]:
-    """Per plant: (meter export kWh, inverter kWh, readings) over [start, end] from InfluxDB."""
+    """Per plant: (meter export kWh, inverter kWh, readings) over [start, end] from InfluxDB.
+
+    The meter is the plant's settlement meter (a DL/T 645 meter where it has one, not the
+    plant's own check meter beside it), as billing and the line-loss report count it.
+    """
+    registry = load_registry()
     where = f"time >= {start_ns} AND time <= {end_ns}"
     out: dict[str, tuple[float, float, int]] = {}
     for plant in cfg.plants():
         tag = f"plant = '{plant.id}'"
-        meter = server.query(
-            f"SELECT spread(e_export_kwh) FROM meter WHERE {tag} AND {where} GROUP BY device", db)
+        billed = " OR ".join(f"device = '{m}'" for m in settlement_meters(plant, registry))
+        billed = billed or "device = ''"  # no meter: nothing
+        meter = server.query(f"SELECT spread(e_export_kwh) FROM meter WHERE {tag} AND "
+                             f"({billed}) AND {where} GROUP BY device", db)
         inv = server.query(
             f"SELECT spread(e_total_kwh) FROM inverter WHERE {tag} AND {where} GROUP BY device",
             db)
@@ -151,10 +160,11 @@ async def simulate_day(cfg: Config, server: InfluxServer, console: Console,
     truth1 = fleet.ground_truth()
     elapsed = time.monotonic() - t0
     stored = plant_energy_from_influx(server, cfg.influxdb.database, cfg, start_ns, stop_ns)
+    registry = load_registry()
     rows = []
     for sp in fleet.plants:
         pid = sp.plant.id
-        meter_ids = [m.id for m in sp.meters] + [m.id for m in fleet.dlt645.by_plant.get(pid, [])]
+        meter_ids = settlement_meters(sp.plant, registry)
         meter_truth = sum(truth1[m]["e_export_kwh"] - truth0[m]["e_export_kwh"]
                           for m in meter_ids)
         inv_truth = sum(truth1[i.id]["e_total_kwh"] - truth0[i.id]["e_total_kwh"]
@@ -186,7 +196,6 @@ def allocate_demo_day(console: Console, config: Path, day: str, out: Path, url: 
 
 def print_line_loss(console: Console, cfg: Config, day: date) -> None:
     """The day's line loss per plant, from what the collector stored (pvrelief line-loss)."""
-    from config.profiles import load_registry
     from reports.influx_counters import InfluxCounters
     from reports.line_loss import line_loss
     from reports.render import loss_table

@@ -46,6 +46,36 @@ class SimPlant:
         return datetime.fromtimestamp(t_ns / 1e9, UTC).astimezone(self.tz).date()
 
 
+TYPICAL_KWH_PER_KWP_DAY = 4.5  # an earlier day of the month, for the monthly counter (estimate)
+
+
+def catch_up_day(sp: SimPlant, t_ns: int) -> None:
+    """Give each inverter the day it would have had by ``t_ns`` (a run that starts at noon
+    finds the morning's yield, peak and start-up time, as a real unit's counters show)."""
+    local = datetime.fromtimestamp(t_ns / 1e9, UTC).astimezone(sp.tz)
+    midnight_ns = int(local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+                      * 1e9)
+    step_ns = 60 * 10**9
+    if not sp.inverters or t_ns - midnight_ns < step_ns:
+        return
+    ts = np.append(np.arange(midnight_ns, t_ns, step_ns, dtype=np.int64), t_ns)
+    poa, t_amb = sp.physics.conditions_series(ts)
+    p_dc, _ = dc_power_kw(sp.kwp[:, None], poa[None, :], t_amb[None, :])
+    p_ac_w = ac_power_kw(p_dc, sp.rated[:, None]) * 1000.0
+    hours = (ts - ts[0]) / 3.6e12
+    e_wh = ((p_ac_w[:, 1:] + p_ac_w[:, :-1]) / 2.0 * np.diff(hours)).sum(axis=1)
+    for i, inv in enumerate(sp.inverters):
+        producing = np.flatnonzero(p_ac_w[i] > 0.0)
+        inv.e_day_wh = float(e_wh[i])
+        inv.e_month_wh = inv.e_day_wh + (local.day - 1) * inv.kwp_dc * 1000.0 * \
+            TYPICAL_KWH_PER_KWP_DAY * inv.variation
+        inv.e_total_wh += inv.e_month_wh
+        inv.p_peak_day_w = float(p_ac_w[i].max())
+        inv.running_day_s = float(producing.size * 60)
+        inv.startup_ns = int(ts[producing[0]]) if producing.size else None
+        inv.p_ac_w = float(p_ac_w[i, -1])  # the next step integrates on from here
+
+
 class Fleet:
     def __init__(self, config: Config, clock: Clock,
                  registry: ProfileRegistry | None = None) -> None:
@@ -57,6 +87,7 @@ class Fleet:
         self.devices: dict[str, SimInverter | SimMeter] = {}
         endpoints: dict[tuple[str, int], dict[int, SimInverter | SimMeter]] = defaultdict(dict)
         for plant in config.plants():
+            tz = ZoneInfo(plant.timezone)
             inverters: list[SimInverter] = []
             meters: list[SimMeter] = []
             inv_specs = [d for d in plant.all_devices()
@@ -68,7 +99,7 @@ class Fleet:
                     rated = d.rated_kw_ac or profile.rated_kw_ac or plant.capacity_kw_ac / n
                     kwp = plant.capacity_kwp_dc * rated / plant.capacity_kw_ac
                     dev: SimInverter | SimMeter = SimInverter(
-                        id=d.id, plant=plant.id, unit_id=d.unit_id, profile=profile,
+                        id=d.id, plant=plant.id, unit_id=d.unit_id, profile=profile, tz=tz,
                         rated_kw_ac=rated, kwp_dc=kwp,
                         variation=0.97 + 0.04 * _unit_rand(sim.seed, d.id),
                         # a lifetime counter that started years ago, never zero
@@ -77,20 +108,27 @@ class Fleet:
                     inverters.append(dev)
                 else:
                     dev = SimMeter(id=d.id, plant=plant.id, unit_id=d.unit_id, profile=profile,
+                                   tz=tz,
                                    loss=sim.meter_loss,
                                    e_export_wh=1e6 * plant.capacity_kw_ac * (
                                        0.5 + _unit_rand(sim.seed, d.id, "e")),
                                    e_import_wh=1e3 * plant.capacity_kw_ac,
                                    standby_w=plant.capacity_kw_ac * 0.5)
                     meters.append(dev)
+                    if (tr := sim.meter_transformers.get(d.id)) is not None:
+                        dev.set_transformers(tr.ct_ratio, tr.pt_ratio)
                 self.devices[d.id] = dev
                 endpoints[(d.host, d.port)][d.unit_id] = dev
             self.plants.append(SimPlant(
                 plant, PlantPhysics(plant, sim.seed, sim.cloudiness), inverters, meters,
                 kwp=np.array([i.kwp_dc * i.variation for i in inverters]),
                 rated=np.array([i.rated_kw_ac for i in inverters]),
-                tz=ZoneInfo(plant.timezone),
+                tz=tz,
             ))
+        unknown = sorted(set(sim.meter_transformers) - {
+            m.id for sp in self.plants for m in sp.meters})
+        if unknown:
+            raise ValueError(f"simulator.meter_transformers: no meter {', '.join(unknown)}")
         self.servers = [SimServer(h, p, units) for (h, p), units in endpoints.items()]
         self.behaviour: dict[str, UnitBehaviour] = {
             dev.id: s.context.behaviour[unit]
@@ -108,6 +146,9 @@ class Fleet:
     def step(self, t_ns: int) -> None:
         """Advance every device to simulated instant ``t_ns``."""
         dt = 0.0 if self._last_ns is None else max(0.0, (t_ns - self._last_ns) / 1e9)
+        if self._last_ns is None:
+            for sp in self.plants:
+                catch_up_day(sp, t_ns)
         self._last_ns = t_ns
         self.faults.apply(t_ns)
         self.dlt645.apply_faults(t_ns)
@@ -117,6 +158,7 @@ class Fleet:
             # 16:00 UTC), as the devices' own clocks, set to local time, do
             day = sp.local_date(t_ns)
             crossed_day = sp.day is not None and day != sp.day
+            new_month = crossed_day and sp.day is not None and day.month != sp.day.month
             sp.day = day
             poa, t_amb = sp.physics.conditions(t_ns)
             kwp = sp.kwp * np.array([i.dc_factor() for i in sp.inverters])
@@ -124,8 +166,8 @@ class Fleet:
             p_ac = ac_power_kw(p_dc, sp.rated)
             for inv, pac, pdc in zip(sp.inverters, p_ac, p_dc, strict=True):
                 if crossed_day:
-                    inv.new_day()
-                inv.advance(dt, float(pac) * 1000.0, t_amb, t_cell, float(pdc) * 1000.0)
+                    inv.new_day(new_month)
+                inv.advance(dt, float(pac) * 1000.0, t_amb, t_cell, float(pdc) * 1000.0, t_ns)
                 # with DC gone a real inverter's Modbus board is off too
                 if sleepers or inv.id in self.faults.touched:
                     self.behaviour[inv.id].dead = inv.id in self.faults.silenced or (
@@ -133,7 +175,7 @@ class Fleet:
             total = sum(i.p_ac_w for i in sp.inverters)
             self.dlt645.advance(sp.plant.id, dt, total, t_ns)
             for m in sp.meters:
-                m.advance(dt, total)
+                m.advance(dt, total, t_ns)
                 if m.id in self.faults.touched:
                     self.behaviour[m.id].dead = m.id in self.faults.silenced
 

@@ -2,8 +2,10 @@
 
 Order (fixed, and documented in the README):
 
-1. ``counters``: the counter guard (energy counters only rise; see ``counters.py``);
-2. alarms (next): they must see counters already judged, or a counter dip would raise both a
+1. ``plausibility``: a value outside its field's physical bounds becomes invalid (see
+   ``plausibility.py``), so no garbage word becomes a counter's reference;
+2. ``counters``: the counter guard (energy counters only rise; see ``counters.py``);
+3. alarms (next): they must see counters already judged, or a counter dip would raise both a
    data-quality alarm and a false "energy fell" one.
 
 A stage is synchronous and quick: it looks at a batch and returns the batch to pass on (the

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from collector.sinks.spool_files import open_private, private_dir
 from influx.client import BadLine
 
 
@@ -25,8 +26,8 @@ def quarantine(path: Path, bad: Iterable[BadLine], precision: str, fsync: bool) 
     )
     if not text:
         return 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    private_dir(path.parent)
+    fd = open_private(path, os.O_WRONLY | os.O_APPEND)
     try:
         os.write(fd, text.encode())
         if fsync:

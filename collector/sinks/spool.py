@@ -30,6 +30,8 @@ from collector.sinks.spool_files import (
     count_points,
     encode_record,
     list_segments,
+    open_private,
+    private_dir,
     read_cursor,
     segment_name,
 )
@@ -84,8 +86,8 @@ class Spool:
 
     # ---- lifecycle -------------------------------------------------------------------------
     def open(self) -> Spool:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self._lock_fd = os.open(self.dir / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        private_dir(self.dir)
+        self._lock_fd = open_private(self.dir / "lock", os.O_RDWR)
         try:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -188,7 +190,7 @@ class Spool:
             finally:
                 self._close_writer()
         path = self.dir / segment_name(seq)
-        self._wfd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._wfd = open_private(path, os.O_WRONLY | os.O_APPEND)
         self._sizes[seq] = os.fstat(self._wfd).st_size
         self._active = seq
         if self.fsync_policy != "never":
@@ -283,7 +285,11 @@ class Spool:
         if pos == self._saved or (not force and now - self._saved_at < CURSOR_SAVE_EVERY_S):
             return
         tmp = self.dir / "cursor.tmp"
-        tmp.write_text(f"{pos[0]} {pos[1]}\n")
+        fd = open_private(tmp, os.O_WRONLY | os.O_TRUNC)
+        try:
+            os.write(fd, f"{pos[0]} {pos[1]}\n".encode())
+        finally:
+            os.close(fd)
         os.replace(tmp, self.dir / "cursor")
         self._saved, self._saved_at = pos, now
 

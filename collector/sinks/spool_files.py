@@ -30,6 +30,30 @@ MAX_RECORD = 256 * 1024 * 1024
 
 Pos = tuple[int, int]  # (segment number, byte offset)
 
+# Spooled readings are the site's data and may name people's villages: only the collector's
+# own user may read them (files 0600 in a 0700 folder), whatever the process umask.
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+
+
+def private_dir(path: Path) -> None:
+    """Create ``path`` (and parents) if needed, and make it the owner's alone."""
+    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    if path.stat().st_mode & 0o777 != PRIVATE_DIR:
+        os.chmod(path, PRIVATE_DIR)
+
+
+def open_private(path: Path, flags: int) -> int:
+    """os.open with O_CREAT, mode 0600; an existing file is tightened to 0600 too."""
+    fd = os.open(path, flags | os.O_CREAT, PRIVATE_FILE)
+    try:
+        if os.fstat(fd).st_mode & 0o777 != PRIVATE_FILE:
+            os.fchmod(fd, PRIVATE_FILE)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
 
 @dataclass(frozen=True, slots=True)
 class Record:

@@ -116,11 +116,8 @@ class DevicePoller:
                 skip = await self._poll_slot(due_wall)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a bug (a decoder, a stage, a sink) must not end this device
-                self.state.failures += 1
-                log.exception("%s (plant %s): poll failed unexpectedly", self.device.id,
-                              self.plant.id)
-                skip = 0
+            except Exception as e:  # a bug (a decoder, a stage, a sink) must not end this device
+                skip = self._failed(e)
             # behind by more than a slot (a long outage, a suspended laptop): catch up, not burst
             now = self.clock.now_ns()
             behind = (now - self.offset_ns) // interval_ns + 1
@@ -144,15 +141,15 @@ class DevicePoller:
         if st.sleeping:
             log.debug("%s: awake", self.device.id)
             st.sleeping = False
-        if st.consecutive_failures:
-            log.info("%s: answering again after %d failed polls", self.device.id,
-                     st.consecutive_failures)
-        st.consecutive_failures = 0
-        st.last_error = None
         st.last_good_ns = reading.ts_ns
         if self.on_poll:
             self.on_poll(self.device.id, True, time.perf_counter() - t0, reading.ts_ns)
-        await self.emit([reading])
+        await self.emit([reading])  # raising: a failed poll too (run() backs off)
+        if st.consecutive_failures:
+            log.info("%s: polled again after %d failed polls", self.device.id,
+                     st.consecutive_failures)
+        st.consecutive_failures = 0
+        st.last_error = None
         st.polls += 1  # after emitting: a caller that waits for n polls finds n readings
         return 0
 
@@ -166,14 +163,27 @@ class DevicePoller:
         assert self.night is not None
         return self.night.poll_factor - 1
 
-    def _failed(self, e: SourceError) -> int:
+    def _failed(self, e: Exception) -> int:
+        """Count a failed poll; log it once per change of error; return the slots to skip.
+
+        An unexpected exception (a bug in a decoder, a stage or a sink, or garbage that got
+        past them) is a failure like a silent device: it backs off instead of repeating, with
+        its traceback logged the first time only, so it can never flood the log.
+        """
         st = self.state
         st.sleeping = False
         st.failures += 1
         st.consecutive_failures += 1
-        if st.consecutive_failures == 1 or str(e) != st.last_error:
-            log.warning("%s (plant %s): %s", self.device.id, self.plant.id, e)
-        st.last_error = str(e)
+        text = str(e) if isinstance(e, SourceError) else f"{type(e).__name__}: {e}"
+        if st.consecutive_failures == 1 or text != st.last_error:
+            if isinstance(e, SourceError):
+                log.warning("%s (plant %s): %s", self.device.id, self.plant.id, e)
+            else:
+                log.error("%s (plant %s): poll failed unexpectedly: %s", self.device.id,
+                          self.plant.id, text, exc_info=e)
+        else:
+            log.debug("%s: failing again: %s", self.device.id, text)
+        st.last_error = text
         max_skip = max(0, int(self.max_backoff_s / self.device.poll_interval_s) - 1)
         return min(2 ** (st.consecutive_failures - 1) - 1, max_skip)
 

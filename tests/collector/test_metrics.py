@@ -41,3 +41,22 @@ async def test_server_serves_metrics_and_health() -> None:
         m.set_problem("influx", None)
         assert (await client.get(f"{base}/healthz")).status_code == 200
         assert (await client.get(f"{base}/nope")).status_code == 404
+
+
+async def test_devices_view_lists_failing_devices_first_and_healthz_ignores_them() -> None:
+    m = Metrics()
+    m.device_poll("inv-2", True, 0.01, 1_600_000_000 * 10**9)
+    m.device_poll("inv-1", False, 1.0, None)
+    m.device_poll("inv-1", False, 1.0, None)
+    async with MetricsServer(m, port=0) as srv, httpx.AsyncClient() as client:
+        base = f"http://127.0.0.1:{srv.port}"
+        r = await client.get(f"{base}/devices")
+        lines = r.text.splitlines()
+        assert r.status_code == 200 and lines[0] == "devices: 2, failing: 1"
+        assert lines[1].startswith("inv-1 failing (2 polls)")
+        assert lines[2] == "inv-2 ok ok=1 failed=0 last_good=1600000000"
+        # a silent device is the field's problem: the process itself is healthy
+        assert (await client.get(f"{base}/healthz")).status_code == 200
+        assert "pvrelief_devices_failing 1" in (await client.get(f"{base}/metrics")).text
+    m.device_poll("inv-1", True, 0.01, 1_600_000_060 * 10**9)
+    assert m.devices_text().splitlines()[0] == "devices: 2, failing: 0"

@@ -14,6 +14,7 @@ from collector.sources.modbus.source import modbus_source
 from config.loader import load_config
 from simulator.fleet import Fleet
 from tests.e2e_helpers import small_fleet_config
+from tests.waiting import wait_until
 from timebase.clock import Clock
 
 
@@ -80,3 +81,27 @@ async def test_stop_ends_a_poller_whose_cancellation_was_lost(tmp_path: Path) ->
         await asyncio.wait_for(collector.stop(), 15)
     assert swallowed == 1
     assert all(t.done() for t in modbus_source(collector)._tasks)
+
+
+async def test_a_repeating_bug_backs_off_and_logs_its_traceback_once(
+    tmp_path: Path, caplog
+) -> None:
+    """Issue 9: an unexpected exception on every poll used to reset the backoff and log a full
+    traceback each time (692 lines in 15 s). Now it is a failure like a silent device's."""
+    cfg = load_config(small_fleet_config(tmp_path, "http://127.0.0.1:9", "unused",
+                                         inverters=1, poll_s=60))
+    clock = Clock.starting(cfg.simulator.start, cfg.simulator.speed)
+
+    async def broken(readings: Sequence[Reading]) -> None:
+        raise ValueError("the same bug every time")
+
+    async with Fleet(cfg, clock):
+        collector = Collector(cfg, [CallbackSink(broken)], clock)
+        await collector.start()
+        inv = next(p for p in collector.pollers if p.device.id == "p1-inv")
+        await wait_until(lambda: inv.state.skipped_slots >= 3, 30, "backoff skipping slots")
+        await asyncio.wait_for(collector.stop(), 10)
+    assert inv.state.consecutive_failures >= 3
+    tracebacks = [r for r in caplog.records if r.exc_info and r.name.startswith("collector")
+                  and "p1-inv" in r.getMessage()]
+    assert len(tracebacks) == 1, [r.getMessage() for r in tracebacks]

@@ -53,13 +53,18 @@ class DeviceDecoder:
         wanted = [p for p in profile.points if p.field or p.role in ("status", "faults")]
         wanted = [p for p in wanted if p.role != "ident"]
         sfs = {p.sf for p in wanted if p.sf}
-        needed = wanted + [profile.by_name[name] for name in sorted(sfs)]
+        # CT/PT ratio registers are read with every poll, like scale factors: a ratio changed
+        # at the meter applies from the next reading on
+        ratios = sorted({r for p in wanted for r in p.ratio} - {p.name for p in wanted})
+        needed = wanted + [profile.by_name[name] for name in sorted(sfs) + ratios]
         self.reads: list[Read] = plan_reads(needed, max_hole=self.max_hole,
                                             max_count=self.max_count,
                                             unreadable=profile.unreadable)
         self.covers: list[list[Point]] = [[] for _ in self.reads]  # for `pvrelief plan`
         self._values = [self._slot(p) for p in wanted if p.role == "value"]
         self._sfs = {name: self._slot(profile.by_name[name]) for name in sfs}
+        self._ratios = {name: self._slot(profile.by_name[name])
+                        for name in sorted({r for p in wanted for r in p.ratio})}
         self._status = [self._slot(p) for p in wanted if p.role == "status"]
         self._faults = [self._slot(p) for p in wanted if p.role == "faults"]
         # bit -> alarm id, resolved once; profile loading made sure every bit has one
@@ -90,6 +95,7 @@ class DeviceDecoder:
             raw = self._raw(slot, blocks)
             sf_values[name] = None if is_sentinel(fam, "sunssf", raw, slot.point.sentinel) \
                 else int(raw)
+        ratios = {name: self._ratio(slot, blocks) for name, slot in self._ratios.items()}
         for slot in self._values:
             p = slot.point
             assert p.field is not None
@@ -113,6 +119,8 @@ class DeviceDecoder:
             else:
                 sf = 0
             value = value * p.scale * p.factor
+            for r in p.ratio:  # a meter's secondary-side value times its CT/PT ratios
+                value = value * ratios[r] if ratios[r] is not None else math.nan
             if not math.isfinite(value) or (p.min is not None and value < p.min) or \
                     (p.max is not None and value > p.max):
                 out.fields[p.field] = None
@@ -142,3 +150,12 @@ class DeviceDecoder:
             faults += [code for b, code in bits if value >> b & 1]
         out.faults = tuple(faults) if self._faults else None
         return out
+
+    def _ratio(self, slot: _Slot, blocks: Sequence[Sequence[int]]) -> float | None:
+        """A ratio register's value; None (its points read INVALID) if it is no usable ratio."""
+        p = slot.point
+        raw = self._raw(slot, blocks)
+        if is_sentinel(self.profile.sentinels, p.type, raw, p.sentinel):
+            return None
+        value = float(raw) * p.scale * p.factor  # type: ignore[arg-type]
+        return value if math.isfinite(value) and value > 0 else None

@@ -59,10 +59,29 @@ class ModbusEndpoint:
         self._last_request_end = 0.0
         self.connects = 0  # successful connects; close_after_cycle makes one per cycle
         self.busy_retries = 0
+        self.protocol_errors = 0  # answers pymodbus could not parse (garbage, wrong counts)
+        self._garbled: str | None = None  # the last one, while the request it broke waits
+        self._garbled_logged: str | None = None
 
-    @property
-    def name(self) -> str:
-        return f"{self.host}:{self.port}"
+    def owns(self, protocol: object) -> bool:
+        """Whether ``protocol`` (from an asyncio error context) is this endpoint's connection."""
+        return protocol is not None and protocol is getattr(self._client, "ctx", None)
+
+    def protocol_error(self, error: object) -> None:
+        """pymodbus could not parse an answer (asyncio reported it from data_received).
+
+        The transport is closed by asyncio; the request waiting for that answer then fails and
+        says "garbled" instead of "no answer". Logged once per change of error, per endpoint:
+        a device that always answers garbage must not write a traceback per read.
+        """
+        text = str(error) or type(error).__name__
+        self.protocol_errors += 1
+        self._garbled = text
+        if text != self._garbled_logged:
+            log.warning("%s: an answer could not be parsed (%s); reconnecting", self.label, text)
+            self._garbled_logged = text
+        else:
+            log.debug("%s: another unparsable answer (%s)", self.label, text)
 
     @contextlib.asynccontextmanager
     async def cycle(self, device: str, low_priority: bool = False) -> AsyncIterator[Cycle]:
@@ -109,6 +128,7 @@ class ModbusEndpoint:
     async def _request(self, device: str, unit: int, r: Read) -> list[int]:
         await self._ensure_connected(device)
         await self._pause_between()
+        self._garbled = None
         fn = (self._client.read_holding_registers if r.table == "holding"
               else self._client.read_input_registers)
         try:
@@ -116,6 +136,7 @@ class ModbusEndpoint:
             rr = await asyncio.wait_for(fn(r.address, count=r.count, device_id=unit),
                                         self.timeout_s * 1.5)
         except TimeoutError as e:
+            self._raise_garbled(device, unit, e)
             raise DeviceTimeout(device, f"no answer within {self.timeout_s:g} s "
                                         f"(unit {unit} at {self.label})") from e
         except ModbusException as e:
@@ -124,6 +145,7 @@ class ModbusEndpoint:
             if isinstance(e, ModbusIOException) or "no response" in str(e).lower() \
                     or "timeout" in str(e).lower():
                 # a late answer is dropped by pymodbus (transaction id), so no reconnect
+                self._raise_garbled(device, unit, e)
                 raise DeviceTimeout(device, f"no answer within {self.timeout_s:g} s "
                                             f"(unit {unit} at {self.label})") from e
             self._client.close()  # a confused connection: start afresh next time
@@ -136,6 +158,12 @@ class ModbusEndpoint:
         if len(regs) != r.count:
             raise SourceError(device, f"asked {r.count} registers at {r.address}, got {len(regs)}")
         return regs
+
+    def _raise_garbled(self, device: str, unit: int, cause: Exception) -> None:
+        if self._garbled is not None:
+            garbled, self._garbled = self._garbled, None
+            raise SourceError(device, f"garbled answer from unit {unit} at {self.label}: "
+                                      f"{garbled}") from cause
 
     async def _read_retrying_busy(self, device: str, unit: int, r: Read) -> list[int]:
         try:

@@ -29,6 +29,7 @@ class ModbusSource(PolledSource):
     def __init__(self, config: Config, registry: ProfileRegistry, clock: Clock, emit: Emit,
                  on_poll: PollHook | None = None) -> None:
         super().__init__()
+        self._previous_handler: Any = None
         cs = config.collector
         self.endpoints: dict[tuple[str, int], ModbusEndpoint] = {}
         for _, gw in config.gateways():
@@ -59,14 +60,34 @@ class ModbusSource(PolledSource):
                 self.pollers.append(ModbusPoller(*common, **options))
 
     async def start(self) -> None:
+        # pymodbus parses answers in its protocol's data_received; what it cannot parse
+        # reaches the loop's exception handler, which by default logs an 18-line traceback
+        # per read. Ours hands it to the endpoint, which logs once per change.
+        loop = asyncio.get_running_loop()
+        self._previous_handler = loop.get_exception_handler()
+        loop.set_exception_handler(self._loop_error)
         await super().start()
         log.info("polling %d Modbus devices on %d endpoints", len(self.pollers),
                  len(self.endpoints))
+
+    def _loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        protocol = context.get("protocol")
+        for endpoint in self.endpoints.values():
+            if endpoint.owns(protocol):
+                endpoint.protocol_error(context.get("exception") or context.get("message"))
+                return
+        if self._previous_handler is not None:
+            self._previous_handler(loop, context)
+        else:
+            loop.default_exception_handler(context)
 
     async def _close(self) -> None:
         for e in self.endpoints.values():
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(e.close(), 5)
+        loop = asyncio.get_running_loop()
+        if loop.get_exception_handler() == self._loop_error:
+            loop.set_exception_handler(self._previous_handler)
 
 
 def modbus_source(collector: Any) -> ModbusSource:
