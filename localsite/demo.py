@@ -40,7 +40,11 @@ from timebase.clock import Clock
 log = logging.getLogger(__name__)
 
 DAY_S = 86_400
-MARGIN = timedelta(minutes=15)
+# Begin this long before the day: at 1440x the fleet's and collector's start-up and a serial
+# meter's first poll (a few seconds on a loaded machine) are an hour of simulated time or
+# more, and every meter must be read before the opening midnight for the allocator to
+# difference its counter
+MARGIN = timedelta(hours=2)
 ALLOCATION_EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "examples" / \
     "allocation-gonghe.yaml"
 

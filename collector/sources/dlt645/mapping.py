@@ -13,8 +13,9 @@ Energy counters are lifetime counters for the counter guard; each rolls over whe
 register does (999999.99 kWh) times the ratios.
 
 The meter's clock (date and time identifiers, local time at the plant) becomes
-``clock_offset_s``: how far the meter's clock is ahead of the collector's. A meter clock that
-drifts moves energy between tariff periods, which is money.
+``clock_offset_s``: how far the meter's clock is ahead of the collector's (the last date read
+counts: the poller reads it again when date and time straddled midnight). A meter clock
+that drifts moves energy between tariff periods, which is money.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import time
 from typing import Any
 
 from collector.errors import SourceError
@@ -25,7 +26,7 @@ from collector.sources.base import Emit
 from collector.sources.dlt645.codec import Decoder, Value, decoders
 from collector.sources.dlt645.errors import Dlt645Error, ErrorReply
 from collector.sources.dlt645.link import Bus, Dlt645Link, LinkOptions
-from collector.sources.dlt645.mapping import MeterMapping
+from collector.sources.dlt645.mapping import DATE_DI, TIME_DI, MeterMapping
 from collector.sources.polling import DevicePoller, PolledSource, PollHook
 from config.dlt645_identifiers import Catalog, load_catalog
 from config.dlt645_schema import Dlt645Meter
@@ -47,11 +48,14 @@ class Dlt645Poller(DevicePoller):
 
     async def read(self, due_wall: float | None = None) -> Reading:
         values: list[Value] = []
+        started: dict[int, int] = {}  # when each identifier's read began (collector clock)
         try:
             async with self.link.cycle(self.meter.id, low_priority=self.low_priority) as bus:
                 self.note_late(due_wall)
                 for decoder in list(self.plan):
+                    started[decoder.ident.di] = self.clock.now_ns()
                     values += await self._read_one(bus, decoder)
+                values += await self._date_again(bus, values, started)
         except Dlt645Error as e:
             raise SourceError(self.meter.id, f"meter {self.meter.address}: {e}") from e
         if not values:
@@ -60,6 +64,24 @@ class Dlt645Poller(DevicePoller):
                                              f"read with an error ({first})")
         return self.mapping.reading(values, self.clock.now_ns(), self.plant.id, self.meter.id,
                                     self.plant.village)
+
+    async def _date_again(self, bus: Bus, values: list[Value], started: dict[int, int]
+                          ) -> list[Value]:
+        """The date once more if its read and the time's straddled the meter's midnight.
+
+        Date and time are two reads: a date read at 23:59:59 with a time read at 00:00:01
+        would put the meter's clock a day behind. When the time read shows less time since
+        midnight than has passed since the date read began, the date is read again (the
+        mapping takes the last one); otherwise no extra request.
+        """
+        clock = next((v.raw for v in values if v.ident.di == TIME_DI), None)
+        if not isinstance(clock, time) or DATE_DI not in started:
+            return []
+        since_midnight = clock.hour * 3600 + clock.minute * 60 + clock.second
+        span_s = (self.clock.now_ns() - started[DATE_DI]) / 1e9
+        if since_midnight > span_s + 1.0 or started[DATE_DI] > started.get(TIME_DI, 0):
+            return []
+        return await self._read_one(bus, self._decoders[DATE_DI])
 
     async def _read_one(self, bus: Bus, decoder: Decoder) -> list[Value]:
         di = decoder.ident.di

@@ -204,3 +204,28 @@ async def test_echoed_requests_and_late_answers_are_skipped() -> None:
         assert (await r.poll("gk-2")).good("e_export_kwh") is not None
         # gk-1's echoed request, then its late answer, then gk-2's echoes again
         assert link.skipped == 9 + 1 + 1 + 9
+
+
+async def test_a_date_and_time_read_across_the_meters_midnight_read_the_date_again() -> None:
+    meters = [{**METERS[1], "identifiers": ["00 01 00 00", "04 00 01 01", "04 00 01 02"]}]
+    async with rig(meters) as r:
+        r.at(12 * 60 + 59 + 59 / 60)  # 23:59:59 local (the rig starts at 11:00)
+        m = r.fleet.dlt645.meters["gk-2"]
+        served = m.value_bytes
+
+        def midnight_between(ident):  # type: ignore[no-untyped-def]
+            out = served(ident)
+            if ident.di == 0x04000101:
+                m.now_ns += 2 * 10**9  # the meter's midnight passes before the time is read
+            return out
+
+        m.value_bytes = midnight_between  # type: ignore[method-assign]
+        before = r.source.links["rs485"].transactions
+        reading = await r.poll("gk-2")
+        assert r.source.links["rs485"].transactions == before + 4  # the date once more
+        assert abs(reading.fields["clock_offset_s"] or 1e9) < 5  # not a day behind
+        m.value_bytes = served  # type: ignore[method-assign]
+        r.at(13 * 60 + 30)  # 00:30: far from midnight, no extra read
+        before = r.source.links["rs485"].transactions
+        await r.poll("gk-2")
+        assert r.source.links["rs485"].transactions == before + 3
