@@ -83,3 +83,11 @@ def test_a_broken_catalog_names_file_line_and_key(tmp_path: Path, old: str, new:
     assert old in GOOD
     with pytest.raises(ConfigError, match=message):
         load_catalog(write(tmp_path, GOOD.replace(old, new, 1)))
+
+
+def test_the_readme_lists_the_catalog() -> None:
+    from config.dlt645_identifiers import render
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert render(load_catalog()) in readme, (
+        "README's DL/T 645 table is stale: paste `python -m config.dlt645_identifiers`")
