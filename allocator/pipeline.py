@@ -1,13 +1,15 @@
 """One allocation run, start to end: inputs -> energy -> exact allocation -> files (-> InfluxDB).
 
-The CLI (``pvrelief allocate``) is a thin shell over :func:`run`.
+The CLI (``pvrelief allocate``) is a thin shell over :func:`run`. InfluxDB is reached with the
+same settings as the collector's (the config's ``influxdb:`` section, auth and api included):
+meter energy is read from it unless a CSV is given, and revenue points are written to it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from allocator.allocate import allocate_compiled
 from allocator.carry import CarryIn, read_carry_in
@@ -21,7 +23,11 @@ from allocator.outputs import write_outputs
 from allocator.periods import Period, parse_period
 from allocator.result import Allocation
 
-__all__ = ["CarryIn", "InfluxTarget", "allocate", "allocate_periods", "read_carry_in", "run"]
+if TYPE_CHECKING:
+    from config.influx import InfluxSettings
+    from influx.client import InfluxClient
+
+__all__ = ["CarryIn", "allocate", "allocate_periods", "read_carry_in", "run"]
 
 
 def allocate(inputs: Inputs, period: Period, energy: EnergyTable,
@@ -41,33 +47,38 @@ def allocate_periods(inputs: Inputs, energies: list[EnergyTable],
     return out
 
 
-@dataclass(frozen=True)
-class InfluxTarget:
-    url: str
-    db: str
-
-
 def run(config: Path, period_text: str, out: Path, energy_csv: Path | None = None,
-        influx: InfluxTarget | None = None, carry_in: Path | None = None) -> Allocation:
+        influx: InfluxSettings | None = None, carry_in: Path | None = None) -> Allocation:
+    if influx is None:
+        return _run(config, period_text, out, energy_csv, None, carry_in)
+    from influx.client import InfluxClient  # httpx only when needed
+
+    with InfluxClient(influx) as client:
+        return _run(config, period_text, out, energy_csv, client, carry_in)
+
+
+def _run(config: Path, period_text: str, out: Path, energy_csv: Path | None,
+         client: InfluxClient | None, carry_in: Path | None) -> Allocation:
     inputs = load_inputs(config)
     period = parse_period(period_text)
     plant_ids = sorted(inputs.plants)
     if energy_csv is not None:
         energy = load_energy_csv(energy_csv, period, plant_ids)
-    elif influx is not None:
-        from allocator.energy_influx import read_energy  # httpx only when needed
+    elif client is not None:
+        from allocator.energy_influx import read_energy
 
-        energy = read_energy(influx.url, influx.db, inputs, period)
+        energy = read_energy(client, inputs, period)
     else:
-        raise InputError("give --energy-csv FILE or --influx-url URL --influx-db DB")
+        raise InputError("give --energy-csv FILE, or InfluxDB settings (--influx-config FILE "
+                         "or --influx-url URL --influx-db DB)")
     carry = read_carry_in(carry_in, period, plant_ids) if carry_in else None
     result = allocate(inputs, period, energy, carry.fen if carry else None)
     write_outputs(out, result, inputs, energy, str(config), carry)
     from allocator.statements import write_statements
 
     write_statements(out / "statements", result, inputs)
-    if influx is not None:
+    if client is not None:
         from allocator.revenue_points import write_revenue_points
 
-        write_revenue_points(influx.url, influx.db, result, inputs)
+        write_revenue_points(client, result, inputs)
     return result

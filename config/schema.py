@@ -13,6 +13,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    ConfigDict,
     Field,
     PrivateAttr,
     ValidationInfo,
@@ -249,6 +250,9 @@ class CollectorSettings(Strict):
 
 
 class Config(Strict):
+    # the outermost model decides whether errors quote their input: never, it may be a secret
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
     site: Site = Field(default_factory=Site)
     influxdb: InfluxSettings = Field(default_factory=InfluxSettings)
     mqtt: MqttSettings = Field(default_factory=MqttSettings)

@@ -19,7 +19,7 @@ CONFIG_DIR = "config_dir"  # validation context key: the folder relative files a
 class Secret(BaseModel):
     """One of ``value``, ``env`` (a variable name) or ``file`` (a path); resolved at load time."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     value: SecretStr | None = None
     env: str | None = None

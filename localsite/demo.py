@@ -40,10 +40,11 @@ from timebase.clock import Clock
 log = logging.getLogger(__name__)
 
 DAY_S = 86_400
-# Begin this long before the day: at 1440x the fleet's and collector's start-up and a serial
-# meter's first poll (a few seconds on a loaded machine) are an hour of simulated time or
-# more, and every meter must be read before the opening midnight for the allocator to
-# difference its counter
+# Simulated time before the day begins (and after it ends): every meter must be read at least
+# once before local midnight, or the allocator has no baseline for the day. Two hours are 5 s
+# of real time at 1440x: enough for the first polls on a loaded machine, a DL/T 645 meter's
+# included (a poll is up to a second of serial traffic at 9600 baud: 24 simulated minutes); 15
+# minutes (0.6 s) was not, and an hour was not always for the serial meter.
 MARGIN = timedelta(hours=2)
 ALLOCATION_EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "examples" / \
     "allocation-gonghe.yaml"
@@ -181,9 +182,10 @@ async def simulate_day(cfg: Config, server: InfluxServer, console: Console,
 def allocate_demo_day(console: Console, config: Path, day: str, out: Path, url: str,
                       db: str) -> None:
     """Split the simulated day's metered revenue among the villages, from InfluxDB."""
-    from allocator.pipeline import InfluxTarget, run
+    from allocator.pipeline import run
+    from config.influx import InfluxSettings
 
-    run(config, day, out, influx=InfluxTarget(url, db))
+    run(config, day, out, influx=InfluxSettings(url=url, database=db))
     with (out / "allocation.csv").open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))
     table = Table(title=f"Revenue of {day} by village (pvrelief allocate, from the meters)")
@@ -204,7 +206,7 @@ def print_line_loss(console: Console, cfg: Config, day: date) -> None:
     from reports.line_loss import line_loss
     from reports.render import loss_table
 
-    counters = InfluxCounters(cfg.influxdb)
+    counters = InfluxCounters(cfg.influxdb, trust_env=False)  # a loopback server
     try:
         rows = line_loss(cfg, load_registry(), counters, day, day)
     finally:

@@ -7,6 +7,7 @@ daemon mode, so both servers run as child processes that we own and stop.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -18,6 +19,11 @@ from types import TracebackType
 from typing import Self
 
 import httpx
+
+from config.influx import InfluxSettings
+from influx.client import InfluxClient
+from influx.errors import AuthError
+from influx.influxql import quote_ident, quote_literal
 
 DEFAULT_VAR = Path(__file__).resolve().parent.parent / "var"
 START_TIMEOUT_S = 30.0
@@ -142,6 +148,7 @@ class InfluxServer(LocalServer):
         super().__init__(root, port)
         self.rpc_port = rpc_port or free_port()
         self.auth = auth  # (admin user, password): auth-enabled, the user created at start
+        self._client: InfluxClient | None = None  # for query() and create_database()
 
     @property
     def url(self) -> str:
@@ -203,25 +210,46 @@ bind-address = "127.0.0.1:{self.rpc_port}"
             # with auth on and no user yet, InfluxDB 1.x accepts exactly this unauthenticated
             # statement; afterwards (a restart) it answers 403, which is fine
             user, password = self.auth
-            httpx.post(f"{self.url}/query", trust_env=False, timeout=10, params={
-                "q": f"CREATE USER \"{user}\" WITH PASSWORD '{password}' WITH ALL PRIVILEGES"})
+            with (InfluxClient(InfluxSettings(url=self.url), trust_env=False) as anonymous,
+                  contextlib.suppress(AuthError)):
+                anonymous.execute(f"CREATE USER {quote_ident(user)} WITH PASSWORD "
+                                  f"{quote_literal(password)} WITH ALL PRIVILEGES")
         return self
 
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        super().stop(timeout)
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def client(self, database: str = "pvrelief") -> InfluxClient:
+        """A client of influx/client.py for this server (its admin user when auth is on)."""
+        settings = InfluxSettings(url=self.url, database=database)
+        if self.auth:
+            user, password = self.auth
+            settings = InfluxSettings(url=self.url, database=database, username=user,
+                                      password={"value": password})
+        # trust_env=False: a proxy from the environment must not sit between us and loopback
+        return InfluxClient(settings, trust_env=False)
+
     def create_database(self, db: str) -> None:
-        self.query(f'CREATE DATABASE "{db}"', method="POST")
+        self._shared().create_database(db)
 
     def query(self, q: str, db: str | None = None, method: str = "GET") -> list[dict]:
-        """Run InfluxQL; return the ``series`` of the first statement (empty list when none)."""
-        params = {"q": q, "epoch": "ns"}
-        if db:
-            params["db"] = db
-        r = httpx.request(method, f"{self.url}/query", params=params, timeout=30, trust_env=False,
-                          auth=self.auth)
-        r.raise_for_status()
-        result = r.json()["results"][0]
-        if "error" in result:
-            raise ServiceError(f"InfluxQL error for {q!r}: {result['error']}")
-        return list(result.get("series", []))
+        """Run InfluxQL; return the ``series`` of the first statement (empty list when none).
+
+        GET is a read-only query; POST a statement that changes something. Errors are
+        influx/errors.py's (an InfluxQL error is Refused).
+        """
+        client = self._shared()
+        if method == "POST":
+            return client.execute(q, db)
+        return client.query(q, db or "")  # "": no database, as before
+
+    def _shared(self) -> InfluxClient:
+        if self._client is None:
+            self._client = self.client()
+        return self._client
 
 
 class MosquittoServer(LocalServer):

@@ -1,53 +1,39 @@
-"""Counter values at period boundaries, read from InfluxDB with InfluxQL (the v1 query API,
-which InfluxDB 2.x serves too). httpx errors are mapped to ReportError here and nowhere else.
+"""Counter values at period boundaries, read through the one InfluxDB layer (``influx``).
+
+InfluxDB's own errors arrive as ``influx.errors.InfluxError`` and leave here as ReportError
+naming the plant and what was read.
 """
 
 from __future__ import annotations
 
-import httpx
-
 from config.influx import InfluxSettings
+from influx import names
+from influx.client import InfluxClient
+from influx.errors import InfluxError
+from influx.influxql import quote_ident, quote_literal
 from reports.errors import ReportError
 from reports.line_loss import Boundary
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 class InfluxCounters:
-    def __init__(self, settings: InfluxSettings) -> None:
-        self.url = str(settings.url).rstrip("/")
-        self.db = settings.database
-        headers = {}
-        if settings.token is not None:
-            headers["Authorization"] = f"Token {settings.token.reveal()}"
-        auth = None
-        if settings.username and settings.password is not None:
-            auth = (settings.username, settings.password.reveal())
-        self._client = httpx.Client(headers=headers, auth=auth, timeout=settings.timeout_s,
-                                    trust_env=False)
+    def __init__(self, settings: InfluxSettings, *, trust_env: bool = True) -> None:
+        self._client = InfluxClient(settings, trust_env=trust_env)
 
     def close(self) -> None:
         self._client.close()
 
     def at(self, measurement: str, field: str, plant: str, at_ns: int) -> dict[str, Boundary]:
-        q = (f'SELECT last("{field}") FROM "{measurement}" WHERE "plant" = {_quote(plant)} '
-             f'AND time <= {at_ns} GROUP BY "device"')
+        q = (f"SELECT last({quote_ident(field)}) FROM {quote_ident(measurement)} "
+             f"WHERE {quote_ident(names.PLANT)} = {quote_literal(plant)} "
+             f"AND time <= {at_ns} GROUP BY {quote_ident(names.DEVICE)}")
         try:
-            r = self._client.get(f"{self.url}/query",
-                                 params={"db": self.db, "q": q, "epoch": "ns"})
-            r.raise_for_status()
-            result = r.json()["results"][0]
-        except (httpx.HTTPError, ValueError, KeyError, IndexError) as e:
-            raise ReportError(f"plant {plant}: cannot read {measurement}.{field} from "
-                              f"{self.url}: {e}") from e
-        if "error" in result:
-            raise ReportError(f"plant {plant}: InfluxDB error: {result['error']}")
+            series = self._client.query(q)
+        except InfluxError as e:
+            raise ReportError(f"plant {plant}: cannot read {measurement}.{field}: {e}") from e
         out: dict[str, Boundary] = {}
-        for series in result.get("series", []):
-            device = series.get("tags", {}).get("device")
-            (ts, value), = series["values"]
-            if device is not None and value is not None:
-                out[device] = Boundary(float(value), int(ts))
+        for s in series:
+            device = (s.get("tags") or {}).get(names.DEVICE)
+            for ts, value in s.get("values", [])[:1]:
+                if device is not None and value is not None:
+                    out[device] = Boundary(float(value), int(ts))
         return out

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from config.profiles import ProfileRegistry
 from config.schema import Config, Plant
+from influx import names
 from reports.errors import ReportError
 
 PeriodKind = Literal["day", "month"]
@@ -148,10 +149,10 @@ def line_loss(config: Config, registry: ProfileRegistry, counters: Counters, fir
         tz = ZoneInfo(plant.timezone)
         for period in periods(first, last, kind):
             lo, hi = _midnight_ns(period.start, tz), _midnight_ns(period.end, tz)
-            inv, p1 = _energy(counters, "inverter", "e_total_kwh", plant.id, invs, lo, hi,
-                              stale_s)
-            met, p2 = _energy(counters, "meter", "e_export_kwh", plant.id, meters, lo, hi,
-                              stale_s)
+            inv, p1 = _energy(counters, names.INVERTER, names.E_TOTAL_KWH, plant.id, invs, lo,
+                              hi, stale_s)
+            met, p2 = _energy(counters, names.METER, names.E_EXPORT_KWH, plant.id, meters, lo,
+                              hi, stale_s)
             row = LossRow(plant.id, period.label, inv, met, tuple(meters), len(invs))
             rows.append(_flagged(row, p1 + p2, max_loss_pct))
     return rows

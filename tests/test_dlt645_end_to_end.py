@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
 
 from allocator.energy_influx import fetch_readings
 from collector.runner import Collector
 from collector.sinks.influx import InfluxSink
 from config.schema import Config
+from influx.client import InfluxClient
 from localsite.servers import InfluxServer, free_port
 from tests.test_end_to_end import RecordingFleet
 from tests.waiting import wait_until
@@ -84,7 +84,7 @@ async def test_settlement_meter_energy_reaches_influxdb_and_the_allocators_reade
 
     # the allocator reads a plant's settlement meter by its device id, whatever it speaks
     first, last = stored[0][0], stored[-1][0]
-    with httpx.Client(timeout=30) as client:
-        t, wh = fetch_readings(influxdb.url, influx_db, "p1", "p1-gk", first - 1, last, client)
+    with InfluxClient(cfg.influxdb, trust_env=False) as client:
+        t, wh = fetch_readings(client, "p1", "p1-gk", first - 1, last)
     assert len(t) == len(stored)
     assert wh[-1] - wh[0] == pytest.approx((values[-1] - values[0]) * 1000, abs=1)

@@ -14,13 +14,13 @@ import tempfile
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
-from yaml_mutations import mutations
 
 from allocator.errors import InputError
 from allocator.inputs import load_inputs
 from config.errors import ConfigError
 from config.loader import load_config
 from config.profiles import load_registry
+from tests.config.yaml_mutations import mutations
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "config" / "examples"
 CONFIG = (EXAMPLES / "gonghe.yaml").read_bytes()

@@ -12,12 +12,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 
 from collector.runner import Collector
 from collector.sinks.influx import InfluxSink
 from config.loader import load_config
+from influx import names
+from influx.lineprotocol import line
 from localsite.servers import InfluxServer, free_port
 from simulator.fleet import Fleet
 from tests.waiting import wait_until
@@ -87,19 +88,18 @@ async def fill(tmp_path: Path, influxdb: InfluxServer, database: str) -> None:
 
 def revenue_line(plant: str, village: str, period: str, at: datetime, net_fen: int) -> str:
     """One point as allocator.revenue_points.revenue_lines writes it (same fields and tags)."""
-    fen = {"gross_fen": net_fen + 500, "grid_part_fen": net_fen // 2,
-           "subsidy_part_fen": net_fen - net_fen // 2 + 500, "deductions_fen": 500,
-           "net_fen": net_fen}
-    fields = [f"{k}={v}i" for k, v in fen.items()]
-    fields += [f"{k[:-4]}_yuan={v / 100:.2f}" for k, v in fen.items()]
-    fields.append(f"energy_kwh={net_fen / 75:.3f}")
-    ts = int(at.timestamp()) * 10**9
-    return f"revenue,plant={plant},village={village},period={period} {','.join(fields)} {ts}"
+    fen = {names.GROSS_FEN: net_fen + 500, names.GRID_PART_FEN: net_fen // 2,
+           names.SUBSIDY_PART_FEN: net_fen - net_fen // 2 + 500, names.DEDUCTIONS_FEN: 500,
+           names.NET_FEN: net_fen}
+    fields: dict[str, int | float] = dict(fen)
+    fields.update({names.yuan(k): v / 100 for k, v in fen.items()})
+    fields[names.ENERGY_KWH] = net_fen / 75
+    tags = {names.PLANT: plant, names.VILLAGE: village, names.PERIOD: period}
+    return line(names.REVENUE, tags, fields, int(at.timestamp()) * 10**9)
 
 
 def write_revenue(influxdb: InfluxServer, database: str) -> None:
     lines = [revenue_line("p1", "v1", "2020-06", MONTH_START, 3_200_000),
              revenue_line("p2", "v2", "2020-06", MONTH_START, 2_900_000)]
-    r = httpx.post(f"{influxdb.url}/write", params={"db": database, "precision": "ns"},
-                   content="\n".join(lines).encode(), timeout=10, trust_env=False)
-    assert r.status_code == 204, r.text
+    with influxdb.client(database) as client:
+        client.write_lines(lines, precision="ns")

@@ -55,7 +55,7 @@ def test_panel_query_returns_data(filled: tuple[str, Any], influxdb: InfluxServe
     start = MONTH_START if uid == "pvrelief-finance" else datetime.fromtimestamp(
         first_ns / 1e9 - 60, UTC)
     q = substitute(query, start, end, "1m", VARIABLES)
-    series = influxdb.query(q, db)  # an InfluxQL error raises ServiceError
+    series = influxdb.query(q, db)  # an InfluxQL error raises influx.errors.Refused
     values = [v for s in series for row in s["values"] for v in row[1:] if v is not None]
     assert values, f"{title}: no data from {q}"
 

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
+from config.influx import InfluxSettings
 from config.profiles import load_registry
 from config.schema import Config
+from influx.client import InfluxClient
 from localsite.servers import InfluxServer
 from reports.errors import ReportError
 from reports.influx_counters import InfluxCounters
@@ -50,9 +51,9 @@ def config(influx: InfluxServer, db: str) -> Config:
 
 
 def write(influx: InfluxServer, db: str, lines: list[str]) -> None:
-    r = httpx.post(f"{influx.url}/write", params={"db": db, "precision": "ns"},
-                   content="\n".join(lines), trust_env=False)
-    r.raise_for_status()
+    settings = InfluxSettings(url=influx.url, database=db)  # type: ignore[arg-type]
+    with InfluxClient(settings, trust_env=False) as client:
+        client.write_lines(lines, precision="ns")
 
 
 def counters(influx: InfluxServer, db: str) -> None:
@@ -95,7 +96,7 @@ def test_daily_line_loss_flags_what_is_wrong(influxdb: InfluxServer, influx_db: 
                                              tmp_path: Path) -> None:
     counters(influxdb, influx_db)
     cfg = config(influxdb, influx_db)
-    reader = InfluxCounters(cfg.influxdb)
+    reader = InfluxCounters(cfg.influxdb, trust_env=False)
     try:
         rows = line_loss(cfg, REGISTRY, reader, date(2020, 6, 21), date(2020, 6, 22), "day",
                          max_loss_pct=5.0, stale_s=6 * 3600)
@@ -129,7 +130,7 @@ def test_a_meter_above_its_inverters_is_flagged(influxdb: InfluxServer, influx_d
         f"inverter,plant=a,device=a-inv-02 e_total_kwh=100 {t1}",
         f"meter,plant=a,device=a-mb e_export_kwh=0 {t0}",
         f"meter,plant=a,device=a-mb e_export_kwh=260 {t1}"])
-    reader = InfluxCounters(config(influxdb, influx_db).influxdb)
+    reader = InfluxCounters(config(influxdb, influx_db).influxdb, trust_env=False)
     try:
         (row,) = line_loss(config(influxdb, influx_db), REGISTRY, reader, date(2020, 6, 21),
                            date(2020, 6, 21), plants=["a"])
