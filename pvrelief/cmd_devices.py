@@ -13,7 +13,8 @@ from collector.errors import SourceError
 from collector.sources.dlt645.scan import BusScan, scan_gateway
 from collector.sources.modbus.decode import DeviceDecoder
 from collector.sources.modbus.scan import ScanResult, parse_units, scan_target
-from config.dlt645_schema import BITS_PER_BYTE
+from config.dlt645_schema import BITS_PER_BYTE, Dlt645Gateway, Dlt645Meter
+from config.dlt645_schema import catalog as dlt645_catalog
 from config.errors import ConfigError
 from config.loader import load_config
 from config.profiles import load_registry
@@ -54,6 +55,32 @@ def meters_table(target: str, found: BusScan) -> Table:
                       "" if m.ct_ratio is None else f"{m.ct_ratio:g}",
                       "" if m.pt_ratio is None else f"{m.pt_ratio:g}",
                       "" if m.clock is None else f"{m.clock:%Y-%m-%d %H:%M:%S}")
+    return table
+
+
+def dlt645_plan_table(gateway: Dlt645Gateway, meter: Dlt645Meter) -> Table:
+    """The requests one poll of a DL/T 645 meter makes, and their time on the wire."""
+    catalog = dlt645_catalog()
+    dis = meter.poll_identifiers()
+    rows, total = [], 0
+    for di in dis:
+        ident = catalog.identifiers[di]
+        members = [catalog.identifiers[m] for m in ident.members] or [ident]
+        # request: preamble + 12 framing bytes + 4 DI bytes; answer: 12 + 4 + the values
+        wire = gateway.preamble + 16 + 16 + ident.size * len(members)
+        total += wire
+        rows.append((ident.text, ident.name, ", ".join(m.field or m.name for m in members),
+                     wire))
+    secs = gateway.wire_time_s(total)
+    table = Table(title=f"Read plan of {meter.id} (DL/T 645 meter {meter.address} on "
+                        f"{gateway.id}): {len(dis)} requests per poll",
+                  caption=f"{total} bytes, {secs:.2f} s on the wire at {gateway.baud} baud "
+                          f"{gateway.framing}, plus each answer's turnaround and "
+                          f"{gateway.pause_between_requests_s:g} s between requests")
+    for col in ("#", "DI3 DI2 DI1 DI0", "what", "fields (the meter's terms)", "bytes"):
+        table.add_column(col, justify="right" if col in ("#", "bytes") else "left")
+    for i, (text, name, fields, wire) in enumerate(rows, 1):
+        table.add_row(str(i), text, name, fields, str(wire))
     return table
 
 
@@ -119,7 +146,8 @@ def register(app: typer.Typer) -> None:
         device: str = typer.Argument(..., help="a device id from the config"),
         config: Path = typer.Option(..., "--config", "-c", help="the YAML config file"),
     ) -> None:
-        """Show the Modbus reads one poll of DEVICE makes and the points each read covers."""
+        """Show the reads one poll of DEVICE makes (Modbus registers, or DL/T 645 data
+        identifiers and their time on the serial wire)."""
         err = Console(stderr=True)
         try:
             registry = load_registry()
@@ -129,6 +157,11 @@ def register(app: typer.Typer) -> None:
                 err.print(problem, markup=False, highlight=False)
             raise typer.Exit(2) from None
         found = next((d for _, d in cfg.devices() if d.id == device), None)
+        serial = next(((g, m) for p in cfg.plants() for g in p.dlt645_gateways
+                       for m in g.meters if m.id == device), None)
+        if found is None and serial is not None:
+            Console().print(dlt645_plan_table(*serial))
+            return
         if found is None:
             known = ", ".join(d.id for _, d in cfg.devices()[:20])
             err.print(f"no device {device!r} in {config}; devices: {known}", markup=False)
