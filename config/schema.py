@@ -8,6 +8,7 @@ is an error that names the key and its line rather than a silently ignored setti
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from config.alarm_settings import AlarmSettings, KpiSettings
 from config.influx import InfluxSettings
 from config.mqtt import MqttSettings
 from config.simulator_settings import FaultSpec, SimulatorSettings
@@ -246,7 +248,16 @@ class Config(Strict):
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     collector: CollectorSettings = Field(default_factory=CollectorSettings)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
+    state_dir: Path | None = Field(
+        None, description="alarm state (SQLite, 0700); default: state/ beside the spool folder")
+    alarms: AlarmSettings = Field(default_factory=AlarmSettings)
+    kpi: KpiSettings = Field(default_factory=KpiSettings)
     counties: list[County] = Field(default_factory=list)
+
+    @property
+    def state_path(self) -> Path:
+        """The state folder: ``state_dir``, or ``state`` beside ``influxdb.spool_dir``."""
+        return self.state_dir or self.influxdb.spool_dir.parent / "state"
 
     def plants(self) -> list[Plant]:
         out: list[Plant] = []

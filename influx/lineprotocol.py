@@ -3,8 +3,8 @@
 A line is ``<measurement>,<tags> <fields> <timestamp>``. Fields are floats written with
 ``repr`` (the shortest text that reads back as the same double); a field whose quality is not
 good is written as ``q_<field>="<quality>"`` and never as a number; None, NaN and infinities
-are left out; ``status`` and ``faults`` are string fields; a reading with nothing left is
-dropped.
+are left out; ``status`` and ``faults`` are string fields, and so is every entry of ``text``;
+``tags`` are tags after plant, device and village; a reading with nothing left is dropped.
 
 Speed matters: the sink encodes every reading on the collector's one event loop. Most readings
 are all-good numbers without status or faults, so those take a fast path: one ``%`` format per
@@ -84,9 +84,13 @@ def _general_line(r: Reading, div: int) -> str | None:
         parts.append(f"status={_string_field(r.status)}")
     if r.faults is not None:  # "" when none is active: last(faults) must show a fault clear
         parts.append(f"faults={_string_field(','.join(map(str, r.faults)))}")
+    parts += [f"{name}={_string_field(value)}" for name, value in r.text.items()]
     if not parts:
         return None
-    return f"{_prefix(r)} {','.join(parts)} {r.ts_ns // div}"
+    prefix = _prefix(r)
+    if r.tags:  # sorted, as InfluxDB stores them; empty values are not tags
+        prefix += "".join(f",{_tag(k)}={_tag(v)}" for k, v in sorted(r.tags.items()) if v)
+    return f"{prefix} {','.join(parts)} {r.ts_ns // div}"
 
 
 def _lines(readings: Iterable[Reading], div: int) -> list[str]:
@@ -95,7 +99,8 @@ def _lines(readings: Iterable[Reading], div: int) -> list[str]:
     templates = _templates
     for r in readings:
         fields = r.fields
-        if fields and not r.quality and r.status is None and r.faults is None:
+        if fields and not r.quality and r.status is None and r.faults is None and \
+                not r.tags and not r.text:
             values = fields.values()
             try:
                 total = sum(values)  # TypeError for None (or anything not a number)
