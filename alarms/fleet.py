@@ -18,6 +18,7 @@ class PlantInfo:
     longitude: float
     timezone: str
     kwp: float
+    kw_ac: float
     inverters: tuple[str, ...]
     meters: tuple[str, ...]
 
@@ -55,7 +56,7 @@ def fleet_info(config: Config, registry: ProfileRegistry) -> FleetInfo:
         inverters = tuple(d.id for d in p.all_devices() if kinds[d.id] == "inverter")
         total_kw = sum(ratings[i].max_kw for i in inverters) or 1.0
         plants[p.id] = PlantInfo(p.id, p.name, p.village, p.latitude, p.longitude, p.timezone,
-                                 p.capacity_kwp_dc, inverters,
+                                 p.capacity_kwp_dc, p.capacity_kw_ac, inverters,
                                  tuple(d for d, k in kinds.items() if k == "meter"))
         for d in p.all_devices():
             kind = kinds[d.id]

@@ -5,8 +5,9 @@
   in the detail), and a good value of it again is off.
 - **Stuck:** a watched field (``data_quality.stuck.fields``) that reads the very same number
   for ``for_s`` (and at least two readings) while the sun is above ``min_elevation_deg``: a
-  frozen register or a logger repeating its cache. A power at the highest value the device has
-  shown is not judged: an inverter clipping at its rating holds one value legitimately.
+  frozen register or a logger repeating its cache. A power near its limit is not judged: an
+  inverter clipping at its rating (within 3 %), or a plant's meter at 90 % of the plant's AC
+  capacity, holds one value legitimately.
 - **Spool:** a sink whose self-metrics count dropped readings (the InfluxDB spool over its
   cap) raises ``spool-dropping`` for the site; a tick with no new drop is off.
 """
@@ -17,6 +18,7 @@ from collections.abc import Callable, Sequence
 
 from alarms.builtin import Builtins
 from alarms.detect.sun import SunTracker
+from alarms.fleet import FleetInfo
 from alarms.lifecycle import Lifecycle
 from alarms.model import Signal
 from collector.metrics import Metrics
@@ -49,15 +51,29 @@ class CounterDetector:
                                      r.ts_ns, r.village))
 
 
+POWER_FIELDS = frozenset({"p_ac_w", "p_w", "p_dc_w"})
+CLIPPING = 0.97  # an inverter at this share of its rating is clipping
+METER_NEAR_LIMIT = 0.9  # a meter at this share of the plant's AC capacity: all clipping
+
+
 class StuckDetector:
-    def __init__(self, builtins: Builtins, settings: StuckSettings, sun: SunTracker) -> None:
+    def __init__(self, builtins: Builtins, settings: StuckSettings, sun: SunTracker,
+                 fleet: FleetInfo) -> None:
         self.builtins = builtins
         self.fields = tuple(settings.fields)
         self.for_ns = int(settings.for_s * S)
         self.min_deg = settings.min_elevation_deg
         self.sun = sun
         self._held: dict[tuple[str, str], tuple[float, int, int]] = {}  # value, since, count
-        self._max: dict[tuple[str, str], float] = {}
+        self._limit_w: dict[str, float] = {}
+        for d in fleet.devices.values():
+            plant = fleet.plants[d.plant]
+            self._limit_w[d.id] = 1000 * (plant.kw_ac * METER_NEAR_LIMIT if d.kind == "meter"
+                                          else d.rating_kw * CLIPPING)
+
+    def _at_limit(self, device: str, field: str, v: float) -> bool:
+        limit = self._limit_w.get(device)
+        return field in POWER_FIELDS and limit is not None and abs(v) >= limit
 
     def check(self, r: Reading, lc: Lifecycle) -> None:
         el = self.sun.elevation.get(r.plant)
@@ -66,9 +82,6 @@ class StuckDetector:
             if v is None:
                 continue
             key = (r.device, f)
-            top = self._max.get(key)
-            if top is None or v > top:
-                self._max[key] = top = v
             held = self._held.get(key)
             if held is None or held[0] != v:
                 self._held[key] = (v, r.ts_ns, 1)
@@ -78,8 +91,8 @@ class StuckDetector:
                 continue
             value, since, count = held
             self._held[key] = (value, since, count + 1)
-            if el is None or el < self.min_deg or v >= top:
-                continue  # dark, or at its maximum (clipping): no judgement
+            if el is None or el < self.min_deg or self._at_limit(r.device, f, v):
+                continue  # dark, or clipping: no judgement
             d = self.builtins.stuck(f)
             if r.ts_ns - since >= self.for_ns and lc.needs(r.device, d.id, True):
                 lc.signal(Signal(r.plant, r.device, d, True, r.ts_ns, r.village, v,

@@ -131,3 +131,4 @@ def test_needs_says_when_a_signal_would_change_nothing() -> None:
     lc.signal(off(NOON + S))
     assert lc.needs("inv-01", "comm-loss", True)  # would call the pending clear off
     assert not lc.needs("inv-01", "comm-loss", False)
+

@@ -6,7 +6,17 @@ from alarms.detect.quality import CounterDetector, SpoolDetector, StuckDetector
 from alarms.detect.sun import SunTracker
 from collector.metrics import Metrics
 from collector.sinks.base import CallbackSink
-from tests.alarms.helpers import MIDNIGHT, NOON, S, builtins, config, fleet, inverter, lifecycle
+from tests.alarms.helpers import (
+    MIDNIGHT,
+    NOON,
+    S,
+    builtins,
+    config,
+    fleet,
+    inverter,
+    lifecycle,
+    meter,
+)
 
 CFG = config({"data_quality": {"stuck": {"for_s": 600}}})
 
@@ -27,12 +37,11 @@ def _stuck(t: int) -> StuckDetector:
     f = fleet(CFG)
     sun = SunTracker(f.plants, f.night_elevation_deg)
     sun.update(t)
-    return StuckDetector(builtins(CFG), CFG.alarms.data_quality.stuck, sun)
+    return StuckDetector(builtins(CFG), CFG.alarms.data_quality.stuck, sun, f)
 
 
 def test_a_value_stuck_by_day_is_raised_and_cleared_when_it_moves() -> None:
     lc, det = lifecycle(CFG), _stuck(NOON)
-    det.check(inverter("inv-01", NOON - 60 * S, p_ac_w=60_000.0), lc)  # its maximum so far
     for i in range(11):
         det.check(inverter("inv-01", NOON + i * 60 * S, p_ac_w=41_234.5), lc)
     (t,) = lc.drain()
@@ -41,10 +50,12 @@ def test_a_value_stuck_by_day_is_raised_and_cleared_when_it_moves() -> None:
     assert lc.open[("inv-01", "stuck-p_ac_w")].ended_ns == NOON + 660 * S
 
 
-def test_clipping_at_the_maximum_and_night_are_not_stuck() -> None:
+def test_clipping_at_the_rating_and_night_are_not_stuck() -> None:
     lc, det = lifecycle(CFG), _stuck(NOON)
+    assert fleet(CFG).devices["inv-01"].rating_kw == 100  # the SUN2000 profile's rating
     for i in range(30):
-        det.check(inverter("inv-01", NOON + i * 60 * S, p_ac_w=83_300.0), lc)  # clipped
+        det.check(inverter("inv-01", NOON + i * 60 * S, p_ac_w=99_000.0), lc)  # clipped
+        det.check(meter("meter", NOON + i * 60 * S, p_w=241_000.0), lc)  # the whole plant
     night = _stuck(MIDNIGHT)
     for i in range(30):
         night.check(inverter("inv-01", MIDNIGHT + i * 60 * S, p_ac_w=1_000.0), lc)
