@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "pvrelief.cmd_allocate",
     "pvrelief.cmd_grafana",
     "pvrelief.cmd_alarms",
+    "pvrelief.cmd_kpi",
 )
 
 for _name in COMMAND_MODULES:

@@ -51,7 +51,8 @@ async def test_a_technician_lists_acknowledges_and_looks_at_an_alarm(
     listing = _cli("list", "-c", config)
     assert listing.returncode == 0, listing.stderr
     header, *rows = listing.stdout.splitlines()
-    assert header.split() == ["编号", "状态", "级别", "电站", "设备", "告警", "开始", "持续", "确认"]
+    assert header.split() == ["编号", "状态", "级别", "电站", "设备", "告警", "开始", "持续",
+                              "确认"]
     assert any("绝缘阻抗低" in r and "已确认" in r and "王工" in r for r in rows)
     assert any("通信中断" in r and "已恢复" in r for r in rows)
     active = _cli("list", "-c", config, "--active", "--lang", "en", "--severity", "major")
