@@ -51,6 +51,7 @@ from timebase.clock import Clock
 log = logging.getLogger(__name__)
 
 ACK_POLL_S = 1.0  # real seconds between looks for acknowledgements made with the CLI
+STALL_MIN_S = 0.05  # a timer wake-up later than this (and than a tick) was a standstill
 SKIP_KINDS = frozenset({MEASUREMENT, "kpi"})  # readings stages make, not devices
 
 Check = Callable[[Reading, Lifecycle], None]
@@ -232,7 +233,13 @@ class AlarmStage:
                 if failing != repr(e):
                     log.exception("alarm timer failed")
                     failing = repr(e)
+            asleep = time.monotonic()
             await asyncio.sleep(period)
+            # a wake-up far later than asked: the whole process stood still (blocked, starved,
+            # suspended); nobody polled meanwhile, so it is no device's silence
+            late = time.monotonic() - asleep - period
+            if late > max(STALL_MIN_S, period) and self.comm is not None:
+                self.comm.excuse(int(late * self.clock.speed * 1e9))
 
     async def tick(self, now_ns: int) -> None:
         lc = self.lifecycle

@@ -102,3 +102,17 @@ def test_an_inverter_dead_since_the_night_is_raised_soon_after_sunrise() -> None
     assert x.alarm.device == "inv-03"
     el = sun_elevation_deg(36.27, 100.62, x.ts_ns)
     assert 6.0 < el < 9.0  # judged from the moment the sun passed 6 degrees, plus the limit
+
+
+def test_the_collectors_own_standstill_is_no_devices_silence() -> None:
+    det, sun, lc = _rig()
+    _run(det, sun, lc, NOON, NOON + 300 * S, {"inv-01", "inv-02", "inv-03", "meter"})
+    det.excuse(1800 * S)  # the process stood still for half an hour (simulated)
+    resume = NOON + 2100 * S
+    sun.update(resume)
+    det.tick(resume, lc)
+    assert lc.drain() == []
+    # still nothing from inv-03 after the restart of polling: that one is silent
+    _run(det, sun, lc, resume, resume + 400 * S, {"inv-01", "inv-02", "meter"})
+    (t,) = lc.drain()
+    assert t.alarm.device == "inv-03"
