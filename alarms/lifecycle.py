@@ -57,6 +57,10 @@ class Lifecycle:
             return a is None or a.state is State.CLEARED or a.ended_ns is not None
         return a is not None and a.state in ACTIVE and a.ended_ns is None
 
+    def has_open(self, device: str) -> bool:
+        """Whether the device has any open alarm: most readings need no "off" signal then."""
+        return device in self.by_device
+
     def open_ids(self, device: str) -> list[str]:
         return list(self.by_device.get(device, ()))
 

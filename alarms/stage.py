@@ -241,15 +241,21 @@ class AlarmStage:
             if late > max(STALL_MIN_S, period) and self.comm is not None:
                 self.comm.excuse(int(late * self.clock.speed * 1e9))
 
-    async def tick(self, now_ns: int) -> None:
+    def sync_tick(self, now_ns: int) -> list[CapabilityJob]:
+        """The timer's work on the event loop; returns the days to judge against pvlib."""
         lc = self.lifecycle
         rose, set_ = self.sun.update(now_ns)
         for timer in self._timers:
             timer(now_ns, lc)
-        if self.capability is not None:
-            for job in self.capability.tick(now_ns, rose, set_):
-                self.capability.judge(job, await self._expected_kwh(job), lc)
+        jobs = self.capability.tick(now_ns, rose, set_) if self.capability is not None else []
         lc.tick(now_ns)
+        self._flush()
+        return jobs
+
+    async def tick(self, now_ns: int) -> None:
+        for job in self.sync_tick(now_ns):
+            assert self.capability is not None
+            self.capability.judge(job, await self._expected_kwh(job), self.lifecycle)
         self._flush()
 
     async def _expected_kwh(self, job: CapabilityJob) -> float:

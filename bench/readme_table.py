@@ -21,6 +21,7 @@ def _load(name: str) -> dict:
 def render() -> str:
     sink = _load("sink.json")
     alloc = _load("allocator.json")
+    alarms = _load("alarms.json")
     pinned, shared = sink["pinned"], sink["shared_cores"]
     rows = [
         "| benchmark | pvrelief | baseline (same run) | ratio | target |",
@@ -46,6 +47,14 @@ def render() -> str:
             f"Decimal reference {a['decimal_seconds']:.1f} s | "
             f"{a['speedup_vs_decimal']:.0f}× (median run {a['speedup_vs_decimal_median']:.0f}×)"
             f" | {'< 1 s, < 1 GB, ≥ 100×' if key == 'national' else '—'} |")
+    rows.append(
+        f"| alarm stage per reading, {alarms['devices']:,} devices (SUN2000, 8 strings) | "
+        f"{alarms['alarms_us_per_reading']:.0f} µs | counter guard "
+        f"{alarms['counters_us_per_reading']:.0f} µs | "
+        f"{alarms['alarms_vs_counters']:.1f}× | — |")
+    rows.append(
+        f"| alarm timer, one tick over {alarms['devices']:,} devices | "
+        f"{alarms['tick_ms']:.1f} ms | — | — | — |")
     return "\n".join([BEGIN, *rows, END])
 
 

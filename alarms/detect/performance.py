@@ -48,8 +48,9 @@ class ZeroOutputDetector:
         if p is None or el is None:
             return
         if p > self.s.max_w:
-            self._since.pop(r.device, None)
-            if lc.needs(r.device, self.defn.id, False):
+            if self._since:
+                self._since.pop(r.device, None)
+            if lc.has_open(r.device) and lc.needs(r.device, self.defn.id, False):
                 lc.signal(Signal(r.plant, r.device, self.defn, False, r.ts_ns, r.village, p))
         elif el >= self.s.min_elevation_deg:
             since = self._since.setdefault(r.device, r.ts_ns)
@@ -61,51 +62,83 @@ class ZeroOutputDetector:
             self._since.pop(r.device, None)  # too low to say: start again tomorrow
 
 
+def median_without(ordered: list[float], j: int) -> float:
+    """The median of ``ordered`` (sorted) without its element at index ``j``."""
+    m = len(ordered) - 1  # how many remain
+    k = m // 2
+    hi = ordered[k] if k < j else ordered[k + 1]
+    if m % 2:
+        return hi
+    lo = ordered[k - 1] if k - 1 < j else ordered[k]
+    return (lo + hi) / 2
+
+
 class StringDetector:
     def __init__(self, builtins: Builtins, settings: StringSettings) -> None:
         self.builtins = builtins
         self.s = settings
         self.for_ns = int(settings.for_s * S)
-        self._fields: dict[str, tuple[int, list[tuple[int, str]]]] = {}  # device -> strings
-        self._in_use: dict[str, set[int]] = {}
-        self._since: dict[tuple[str, int], int] = {}
+        # device -> (its readings' field count, strings in use, strings not (yet) in use),
+        # each string as (number, field): found once, not per reading
+        self._strings: dict[str, tuple[int, list[tuple[int, str]], list[tuple[int, str]]]] = {}
+        self._since: dict[str, dict[int, int]] = {}  # device -> string -> below since
 
-    def _strings(self, r: Reading) -> list[tuple[int, str]]:
-        cached = self._fields.get(r.device)
-        if cached is not None and cached[0] == len(r.fields):
-            return cached[1]
+    def _split(self, r: Reading) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+        known = self._strings.get(r.device)
+        if known is not None and known[0] == len(r.fields):
+            return known[1], known[2]
+        used = {n for n, _ in known[1]} if known else set()
         found = sorted((int(m.group(1)), f) for f in r.fields
                        if (m := _STRING_FIELD.match(f)) is not None)
-        self._fields[r.device] = (len(r.fields), found)
-        return found
+        split = ([x for x in found if x[0] in used], [x for x in found if x[0] not in used])
+        self._strings[r.device] = (len(r.fields), *split)
+        return split
 
     def check(self, r: Reading, lc: Lifecycle) -> None:
-        strings = self._strings(r)
-        if len(strings) < 2:
+        in_use, unused = self._split(r)
+        fields, quality, lo = r.fields, r.quality, self.s.min_current_a
+        for x in list(unused):  # a string is in use once it has carried current
+            v = fields.get(x[1])
+            if v is not None and v >= lo and (not quality or x[1] not in quality):
+                unused.remove(x)
+                in_use.append(x)
+                in_use.sort()
+        if len(in_use) < 2:
             return
-        currents = {n: v for n, f in strings if (v := r.good(f)) is not None}
-        in_use = self._in_use.setdefault(r.device, set())
-        in_use.update(n for n, i in currents.items() if i >= self.s.min_current_a)
-        live = [n for n in sorted(in_use) if n in currents]
+        if quality:
+            live = [(v, n) for n, f in in_use
+                    if (v := fields.get(f)) is not None and f not in quality]
+        else:
+            live = [(v, n) for n, f in in_use if (v := fields.get(f)) is not None]
         if len(live) < 2:
             return
-        for n in live:
-            siblings = statistics.median(currents[m] for m in live if m != n)
-            if siblings < self.s.min_current_a:
-                continue  # too dark to judge
-            ratio = currents[n] / siblings
-            d = self.builtins.string_low(n)
-            key = (r.device, n)
-            if ratio < self.s.ratio:
-                since = self._since.setdefault(key, r.ts_ns)
-                if r.ts_ns - since >= self.for_ns and lc.needs(r.device, d.id, True):
-                    lc.signal(Signal(r.plant, r.device, d, True, r.ts_ns, r.village, ratio,
-                                     f"string {n}: {currents[n]:.2f} A, siblings' median "
-                                     f"{siblings:.2f} A ({ratio:.0%})"))
-                continue
-            self._since.pop(key, None)
-            if ratio >= self.s.clear_ratio and lc.needs(r.device, d.id, False):
-                lc.signal(Signal(r.plant, r.device, d, False, r.ts_ns, r.village, ratio))
+        live.sort()
+        ordered = [v for v, _ in live]
+        # the common case: the weakest string keeps up with the others, nothing is pending
+        # and nothing is open; then no string needs judging one by one
+        weakest = median_without(ordered, 0)
+        if weakest >= lo and ordered[0] >= self.s.clear_ratio * weakest and \
+                not lc.has_open(r.device) and not self._since.get(r.device):
+            return
+        for j, (amps, n) in enumerate(live):
+            siblings = median_without(ordered, j)
+            if siblings >= lo:  # else too dark to judge
+                self._judge(r, lc, n, amps, siblings)
+
+    def _judge(self, r: Reading, lc: Lifecycle, n: int, amps: float, siblings: float) -> None:
+        ratio = amps / siblings
+        d = self.builtins.string_low(n)
+        pending = self._since.setdefault(r.device, {})
+        if ratio < self.s.ratio:
+            since = pending.setdefault(n, r.ts_ns)
+            if r.ts_ns - since >= self.for_ns and lc.needs(r.device, d.id, True):
+                lc.signal(Signal(r.plant, r.device, d, True, r.ts_ns, r.village, ratio,
+                                 f"string {n}: {amps:.2f} A, siblings' median "
+                                 f"{siblings:.2f} A ({ratio:.0%})"))
+            return
+        pending.pop(n, None)
+        if ratio >= self.s.clear_ratio and lc.needs(r.device, d.id, False):
+            lc.signal(Signal(r.plant, r.device, d, False, r.ts_ns, r.village, ratio))
 
 
 class PeerYieldDetector:

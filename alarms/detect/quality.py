@@ -44,7 +44,7 @@ class CounterDetector:
                     lc.signal(Signal(r.plant, r.device, d, True, r.ts_ns, r.village, None,
                                      f"{f} refused by the counter guard"
                                      + (f" ({kind})" if kind else "")))
-            elif q is None and r.fields.get(f) is not None:
+            elif q is None and lc.has_open(r.device) and r.fields.get(f) is not None:
                 alarm_id = "counter-" + f
                 if lc.needs(r.device, alarm_id, False):
                     lc.signal(Signal(r.plant, r.device, self.builtins.counter(f), False,
@@ -76,19 +76,21 @@ class StuckDetector:
         return field in POWER_FIELDS and limit is not None and abs(v) >= limit
 
     def check(self, r: Reading, lc: Lifecycle) -> None:
-        el = self.sun.elevation.get(r.plant)
+        fields, quality = r.fields, r.quality
         for f in self.fields:
-            v = r.good(f)
-            if v is None:
+            v = fields.get(f)
+            if v is None or (quality and f in quality):
                 continue
             key = (r.device, f)
             held = self._held.get(key)
             if held is None or held[0] != v:
                 self._held[key] = (v, r.ts_ns, 1)
-                d = self.builtins.stuck(f)
-                if held is not None and lc.needs(r.device, d.id, False):
-                    lc.signal(Signal(r.plant, r.device, d, False, r.ts_ns, r.village, v))
+                if held is not None and lc.has_open(r.device):
+                    d = self.builtins.stuck(f)
+                    if lc.needs(r.device, d.id, False):
+                        lc.signal(Signal(r.plant, r.device, d, False, r.ts_ns, r.village, v))
                 continue
+            el = self.sun.elevation.get(r.plant)
             value, since, count = held
             self._held[key] = (value, since, count + 1)
             if el is None or el < self.min_deg or self._at_limit(r.device, f, v):

@@ -35,22 +35,40 @@ class ThresholdDetector:
     def __init__(self, rules: list[ThresholdRule]) -> None:
         self.rules = [_Rule(r) for r in rules]
         self._since: dict[tuple[str, str], int] = {}  # (device, rule) -> beyond since
+        # device -> (its readings' field count, [(rule, the rule's fields it has)]): a device
+        # reports the same fields poll after poll, so the rules that apply are found once
+        self._plans: dict[str, tuple[int, list[tuple[_Rule, tuple[str, ...]]]]] = {}
+
+    def _plan(self, r: Reading) -> list[tuple[_Rule, tuple[str, ...]]]:
+        cached = self._plans.get(r.device)
+        if cached is not None and cached[0] == len(r.fields):
+            return cached[1]
+        plan = [(rule, present) for rule in self.rules
+                if (present := tuple(f for f in rule.fields if f in r.fields))]
+        self._plans[r.device] = (len(r.fields), plan)
+        return plan
 
     def check(self, r: Reading, lc: Lifecycle) -> None:
         fields, quality = r.fields, r.quality
-        for rule in self.rules:
-            values = [v for f in rule.fields if (v := fields.get(f)) is not None
-                      and (not quality or f not in quality)]
-            if not values:
-                continue
+        has_open = lc.has_open(r.device)
+        for rule, present in self._plan(r):
+            if len(present) == 1 and not quality:
+                v = fields.get(present[0])
+                if v is None:
+                    continue
+                worst = v
+            else:
+                values = [v for f in present if (v := fields.get(f)) is not None
+                          and (not quality or f not in quality)]
+                if not values:
+                    continue
+                worst = max(values) if rule.above else min(values)
             if rule.above:
-                worst = max(values)
                 beyond, back = worst > rule.limit, worst <= rule.clear
             else:
-                worst = min(values)
                 beyond, back = worst < rule.limit, worst >= rule.clear
-            key = (r.device, rule.defn.id)
             if beyond:
+                key = (r.device, rule.defn.id)
                 since = self._since.setdefault(key, r.ts_ns)
                 if r.ts_ns - since >= rule.for_ns and lc.needs(r.device, rule.defn.id, True):
                     side = "above" if rule.above else "below"
@@ -58,7 +76,8 @@ class ThresholdDetector:
                                      worst, f"{worst:g} {side} {rule.limit:g} for "
                                             f"{(r.ts_ns - since) / S:.0f} s"))
                 continue
-            self._since.pop(key, None)
-            if back and lc.needs(r.device, rule.defn.id, False):
+            if self._since:
+                self._since.pop((r.device, rule.defn.id), None)
+            if back and has_open and lc.needs(r.device, rule.defn.id, False):
                 lc.signal(Signal(r.plant, r.device, rule.defn, False, r.ts_ns, r.village,
                                  worst))
