@@ -17,11 +17,13 @@ $(STAMP): pyproject.toml | system-deps
 
 venv: $(STAMP)
 
-# InfluxDB and Mosquitto come from Debian's packages; apt does not start them, our scripts do.
+# InfluxDB, Mosquitto and openssl (TLS test certificates) come from Debian; apt does not
+# start the servers, our scripts do.
 system-deps:
 	@missing=""; \
 	command -v influxd >/dev/null 2>&1 || missing="$$missing influxdb"; \
 	command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
+	command -v openssl >/dev/null 2>&1 || missing="$$missing openssl"; \
 	$(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || \
 	  missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \

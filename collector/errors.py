@@ -5,6 +5,9 @@ CollectorError
  |    +-- DeviceTimeout       no answer within the timeout
  |    +-- DeviceException     the device answered with a Modbus exception code
  +-- DecodeError      bytes arrived but do not make a reading (drop them, count them)
+ |    +-- BadInput            an MQTT message that makes no reading, with the reason counted
+ +-- BrokerError      the MQTT broker cannot be reached or dropped us (reconnect with backoff)
+ |    +-- BrokerAuthError     it refused our user, password or certificate: loud, config fix
  +-- SinkError        a reading could not be delivered (keep it, retry)
       +-- SinkAuthError       401/403: retrying will not help until the config is fixed
 
@@ -74,4 +77,21 @@ class SinkRefused(SinkError):
 
 
 class SpoolError(SinkError):
+    pass
+
+
+class BadInput(DecodeError):
+    """``reason`` is a short label (the self-metrics count per reason); ``detail`` says more."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class BrokerError(CollectorError):
+    pass
+
+
+class BrokerAuthError(BrokerError):
     pass

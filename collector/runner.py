@@ -17,6 +17,7 @@ from collector.pipeline.counters import CounterStage, device_ratings
 from collector.pipeline.stages import Pipeline, Stage
 from collector.sinks.base import Sink
 from collector.sinks.influx import InfluxSink
+from collector.sinks.mqtt import MqttSink
 from collector.sources.base import Emit, Source
 from collector.sources.modbus.source import ModbusSource
 from collector.sources.polling import STOP_TIMEOUT_S, DevicePoller, PolledSource, PollHook
@@ -37,7 +38,13 @@ def build_stages(config: Config, registry: ProfileRegistry) -> list[Stage]:
 
 
 def build_sinks(config: Config, metrics: Metrics) -> list[Sink]:
-    return [InfluxSink(config.influxdb, metrics)]
+    publish = config.mqtt.publish  # the edge's MQTT sink: beside the InfluxDB sink or instead
+    sinks: list[Sink] = []
+    if publish is None or publish.with_influxdb:
+        sinks.append(InfluxSink(config.influxdb, metrics))
+    if publish is not None:
+        sinks.append(MqttSink(config.mqtt, config.site.id, metrics))
+    return sinks
 
 
 class Collector:

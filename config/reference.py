@@ -14,7 +14,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from config.influx import InfluxSettings
-from config.mqtt import MqttSettings
+from config.mqtt import MqttPublish, MqttSettings, MqttTls, Subscription
 from config.schema import (
     CollectorSettings,
     Device,
@@ -30,7 +30,10 @@ END = "<!-- config-reference:end -->"
 
 SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("`influxdb:`", InfluxSettings),
-    ("`mqtt:` (read by nothing yet: MQTT intake is planned)", MqttSettings),
+    ("`mqtt:` (the broker; see the MQTT chapter)", MqttSettings),
+    ("`mqtt.tls:`", MqttTls),
+    ("`mqtt.publish:` (the edge sink)", MqttPublish),
+    ("`mqtt.subscriptions[]` (the central source)", Subscription),
     ("`collector:`", CollectorSettings),
     ("`simulator:`", SimulatorSettings),
     ("`simulator.faults[]`", FaultSpec),
@@ -46,6 +49,7 @@ def _type(info: FieldInfo) -> str:
     for prefix in ("<class '", "'>"):
         text = text.replace(prefix, "")
     for mod in ("config.secrets.", "config.schema.", "config.simulator_settings.", "pathlib.",
+                "config.mqtt.",
                 "datetime.", "pydantic.networks."):
         text = text.replace(mod, "")
     return text.replace("|", "\\|")
