@@ -1,6 +1,7 @@
 """The collector: config -> sources -> stages -> sinks, and nothing else.
 
-    ModbusSource --emit--> Pipeline: CounterStage -> (alarms) --> InfluxSink (and more sinks)
+    ModbusSource, MqttSource --emit--> Pipeline: CounterStage -> (alarms) --> InfluxSink,
+                                                                            MqttSink
 
 ``Collector`` owns the lifecycle: sinks start first and close last, so nothing a source
 emits finds a sink that is not ready, and a stop never loses what was accepted. A new source,
@@ -20,6 +21,7 @@ from collector.sinks.influx import InfluxSink
 from collector.sinks.mqtt import MqttSink
 from collector.sources.base import Emit, Source
 from collector.sources.modbus.source import ModbusSource
+from collector.sources.mqtt.source import MqttSource
 from collector.sources.polling import STOP_TIMEOUT_S, DevicePoller, PolledSource, PollHook
 from config.profiles import ProfileRegistry, load_registry
 from config.schema import Config
@@ -29,8 +31,12 @@ log = logging.getLogger(__name__)
 
 
 def build_sources(config: Config, registry: ProfileRegistry, clock: Clock, emit: Emit,
-                  on_poll: PollHook | None = None) -> list[Source]:
-    return [ModbusSource(config, registry, clock, emit, on_poll)]
+                  on_poll: PollHook | None = None, metrics: Metrics | None = None
+                  ) -> list[Source]:
+    sources: list[Source] = [ModbusSource(config, registry, clock, emit, on_poll)]
+    if config.mqtt.subscriptions:  # readings pushed by edges and loggers
+        sources.append(MqttSource(config, registry, clock, emit, on_poll, metrics))
+    return sources
 
 
 def build_stages(config: Config, registry: ProfileRegistry) -> list[Stage]:
@@ -52,11 +58,12 @@ class Collector:
 
     def __init__(self, config: Config, sinks: Sequence[Sink], clock: Clock | None = None,
                  registry: ProfileRegistry | None = None,
-                 on_poll: PollHook | None = None) -> None:
+                 on_poll: PollHook | None = None, metrics: Metrics | None = None) -> None:
         registry = registry or load_registry()
         self.clock = clock or Clock.real()
         self.pipeline = Pipeline(build_stages(config, registry), sinks)
-        self.sources = build_sources(config, registry, self.clock, self.pipeline.put, on_poll)
+        self.sources = build_sources(config, registry, self.clock, self.pipeline.put, on_poll,
+                                     metrics)
         self._started: list[Sink] = []
 
     @property

@@ -43,7 +43,8 @@ async def run_collector(cfg: Config, clock: Clock, duration_s: float | None = No
     """Poll until SIGTERM/SIGINT (or ``duration_s``); serve /metrics and /healthz meanwhile."""
     stop = stop_event_on_signals()
     metrics = Metrics()
-    collector = Collector(cfg, build_sinks(cfg, metrics), clock, on_poll=metrics.device_poll)
+    collector = Collector(cfg, build_sinks(cfg, metrics), clock, on_poll=metrics.device_poll,
+                          metrics=metrics)
     server = MetricsServer(metrics, *metrics_addr) if metrics_addr else None
     try:
         if server is not None:

@@ -13,6 +13,7 @@ from typing import Any
 import aiomqtt
 
 from config.mqtt import MqttSettings
+from config.schema import Config
 from localsite.servers import MosquittoServer
 
 
@@ -69,3 +70,37 @@ async def wait_until(cond: Callable[[], bool | Awaitable[bool]], timeout: float 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+def pushed_plant(plant: str = "p1", village: str = "v1", inverters: int = 2,
+                 profile: str = "sunspec-inverter") -> dict[str, Any]:
+    """A village with one plant whose inverters and meter push their readings over MQTT."""
+    return {"id": village, "plants": [{
+        "id": plant, "capacity_kwp_dc": 300, "capacity_kw_ac": 250, "latitude": 36.27,
+        "longitude": 100.62, "altitude_m": 2800,
+        "devices": [{"id": f"{plant}-inv", "profile": profile, "protocol": "mqtt",
+                     "repeat": inverters},
+                    {"id": f"{plant}-meter", "profile": "sunspec-meter", "protocol": "mqtt"}],
+    }]}
+
+
+def pushed_config(mqtt: dict[str, Any] | None = None, villages: list[dict] | None = None,
+                  **top: Any) -> Config:
+    return Config.model_validate({
+        "site": {"id": "s1"}, "mqtt": mqtt or {},
+        "counties": [{"id": "c1", "townships": [{"id": "t1",
+                                                  "villages": villages or [pushed_plant()]}]}],
+        **top})
+
+
+async def publish(server: MosquittoServer, messages: list[tuple[str, bytes]], *,
+                  tls: bool = False, user: tuple[str, str] | None = None) -> None:
+    """Publish at QoS 1 as a plain client (an edge or a logger we do not run ourselves)."""
+    import ssl
+
+    ctx = ssl.create_default_context(cafile=str(server.ca_file)) if tls else None
+    async with aiomqtt.Client("127.0.0.1", server.port, protocol=aiomqtt.ProtocolVersion.V5,
+                              tls_context=ctx, username=user[0] if user else None,
+                              password=user[1] if user else None) as client:
+        for topic, payload in messages:
+            await client.publish(topic, payload, qos=1)

@@ -64,6 +64,7 @@ async def test_each_reading_is_one_message_in_the_documented_schema(
     assert second["quality"] == {"t_internal_c": "not_implemented"}
     assert (second["status"], second["faults"]) == ("fault", [2032, 2064])
     assert second["wrap_at"] == {"e_total_kwh": 4294967.295}
+    assert third["status"] == "running" and "faults" not in third
     topics = [t for t, _, _ in rec.messages]
     assert "pvrelief/site1/p1/inv-2/reading" in topics
     status = rec.last("pvrelief/site1/p1/inv-2/status")
