@@ -333,6 +333,9 @@ class Config(Strict):
         for i, f in enumerate(self.simulator.faults):
             if f.device not in seen_devices:
                 problems.append(f"simulator.faults[{i}]: no device {f.device!r}")
+        for i, m in enumerate(self.simulator.mqtt.plants):
+            if m.plant not in seen_plants:
+                problems.append(f"simulator.mqtt.plants[{i}]: no plant {m.plant!r}")
         return problems
 
     def _gateway_problems(self) -> list[str]:

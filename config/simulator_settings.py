@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from config.simulator_mqtt import SimMqttSettings
 from config.strict import Id, Strict
 
 MODBUS_EXCEPTIONS = {1, 2, 3, 4, 5, 6, 7, 8, 10, 11}
@@ -75,6 +76,9 @@ class SimulatorSettings(Strict):
     faults: list[FaultSpec] = Field(
         default_factory=list, description="faults to inject, see simulator.faults[]",
     )
+    mqtt: SimMqttSettings = Field(
+        default_factory=SimMqttSettings,
+        description="plants that push over MQTT, and their uplink (see simulator.mqtt)")
 
     @field_validator("start")
     @classmethod

@@ -104,3 +104,16 @@ async def publish(server: MosquittoServer, messages: list[tuple[str, bytes]], *,
                               password=user[1] if user else None) as client:
         for topic, payload in messages:
             await client.publish(topic, payload, qos=1)
+
+
+def stored(server: Any, db: str, measurement: str, device: str) -> dict[int, dict[str, Any]]:
+    """Every point of one device in InfluxDB: time (ns) -> its fields (None left out)."""
+    series = server.query(f"SELECT * FROM \"{measurement}\" WHERE device = '{device}'", db)
+    out: dict[int, dict[str, Any]] = {}
+    for s in series:
+        cols = s["columns"]
+        for row in s["values"]:
+            point = {c: v for c, v in zip(cols, row, strict=True)
+                     if v is not None and c not in ("time", "device", "plant", "village")}
+            out[row[0]] = point
+    return out

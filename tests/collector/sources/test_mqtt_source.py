@@ -132,7 +132,7 @@ async def test_bad_input_is_counted_logged_once_kept_and_never_stalls_the_stream
         mosquitto: MosquittoServer, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     quarantine = tmp_path / "bad.jsonl"
     cfg = config(mosquitto, tmp_path, client_id="centre-bad", bad_input_file=str(quarantine),
-                 subscriptions=SUB + [{"topic": "sunlog/+/+/data", "mapping": "sunlog-json"}])
+                 subscriptions=[*SUB, {"topic": "sunlog/+/+/data", "mapping": "sunlog-json"}])
     got, clock, metrics = Got(), Clock.real(), Metrics()
     source = MqttSource(cfg, REGISTRY, clock, got, metrics=metrics)
     await source.start()
