@@ -27,7 +27,6 @@ from config.mqtt import MqttSettings, MqttTls
 
 # CONNACK reason codes that mean "who you are was refused" (v5, and v3.1.1's 4 and 5)
 AUTH_CODES = {4, 5, 134, 135, 138, 140}
-CONNECT_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +141,7 @@ async def connect(settings: MqttSettings, role: str, *, persistent: bool = False
             username=settings.username,
             password=settings.password.reveal() if settings.password else None,
             protocol=aiomqtt.ProtocolVersion.V5, clean_start=not persistent,
-            properties=props, keepalive=settings.keepalive_s, timeout=CONNECT_TIMEOUT_S,
+            properties=props, keepalive=settings.keepalive_s, timeout=settings.timeout_s,
             tls_context=tls_context(settings.tls) if settings.tls else None,
             will=Will(will.topic, will.payload, qos=1, retain=will.retain) if will else None,
             max_inflight_messages=max_inflight,

@@ -110,6 +110,9 @@ class MqttSettings(Strict):
         description="MQTT client id; the sink adds -pub, the source -sub (unique per process)")
     topic_prefix: str = Field("pvrelief", min_length=1, description="first level of every topic")
     keepalive_s: int = Field(30, ge=5, le=3600, description="MQTT keepalive")
+    timeout_s: float = Field(
+        10.0, gt=0, le=300, description="longest wait for the broker to answer CONNECT or "
+                                        "SUBSCRIBE")
     reconnect_initial_s: float = Field(0.5, gt=0, le=60, description="first reconnect delay")
     reconnect_max_s: float = Field(60.0, gt=0, le=3600, description="reconnect backoff cap")
 

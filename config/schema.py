@@ -336,6 +336,9 @@ class Config(Strict):
         for i, m in enumerate(self.simulator.mqtt.plants):
             if m.plant not in seen_plants:
                 problems.append(f"simulator.mqtt.plants[{i}]: no plant {m.plant!r}")
+        if self.simulator.mqtt.uplink_port == self.mqtt.port:
+            problems.append("simulator.mqtt.uplink_port is mqtt.port: the uplink would relay "
+                            "to itself (mqtt.port is the broker the simulator relays to)")
         return problems
 
     def _gateway_problems(self) -> list[str]:

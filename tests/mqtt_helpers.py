@@ -19,7 +19,7 @@ from localsite.servers import MosquittoServer
 
 def mqtt_settings(server: MosquittoServer, **kw: Any) -> MqttSettings:
     base: dict[str, Any] = dict(host="127.0.0.1", port=server.port, reconnect_initial_s=0.05,
-                                reconnect_max_s=0.3, keepalive_s=5)
+                                reconnect_max_s=0.3, keepalive_s=5, timeout_s=2)
     return MqttSettings.model_validate(base | kw)
 
 
@@ -117,3 +117,40 @@ def stored(server: Any, db: str, measurement: str, device: str) -> dict[int, dic
                      if v is not None and c not in ("time", "device", "plant", "village")}
             out[row[0]] = point
     return out
+
+
+def edge_and_centre(modbus_port: int, broker_port: int, influx_url: str, db: str,
+                    tmp: Any, *, speed: float = 600, inverters: int = 3,
+                    edge_port: int | None = None, start: str = "2020-06-21T11:00:00+08:00",
+                    centre_id: str = "centre") -> tuple[Config, Config]:
+    """One plant polled over Modbus by an edge collector that publishes (instead of writing to
+    InfluxDB), and the central collector's view of it: the same devices, protocol mqtt."""
+    def plant(pushed: bool) -> dict[str, Any]:
+        where: dict[str, Any] = {"protocol": "mqtt"} if pushed else {"port": modbus_port}
+        return {"id": "v1", "plants": [{
+            "id": "p1", "capacity_kwp_dc": 300, "capacity_kw_ac": 250, "latitude": 36.27,
+            "longitude": 100.62, "altitude_m": 2800,
+            "devices": [{"id": "p1-inv", "profile": "sunspec-inverter", "repeat": inverters,
+                         "poll_interval_s": 60, **({} if pushed else {"unit_id": 1}), **where},
+                        {"id": "p1-meter", "profile": "sunspec-meter", "poll_interval_s": 60,
+                         **({} if pushed else {"unit_id": 100}), **where}]}]}
+
+    common: dict[str, Any] = {
+        "site": {"id": "s1"}, "collector": {"timeout_s": 1.0},
+        "simulator": {"start": start, "speed": speed, "seed": 7, "tick_s": 10},
+        "influxdb": {"url": influx_url, "database": db, "linger_s": 0.1,
+                     "spool_dir": str(tmp / "spool-influx")},
+    }
+    mqtt: dict[str, Any] = {"host": "127.0.0.1", "reconnect_initial_s": 0.05,
+                            "reconnect_max_s": 0.25, "keepalive_s": 5, "timeout_s": 2}
+    edge = Config.model_validate(common | {
+        "mqtt": mqtt | {"port": edge_port or broker_port, "client_id": "edge", "publish": {
+            "spool_dir": str(tmp / "spool-edge"), "linger_s": 0.05, "batch_size": 50,
+            "publish_timeout_s": 5, "close_timeout_s": 5}},
+        "counties": [{"id": "c1", "townships": [{"id": "t1", "villages": [plant(False)]}]}]})
+    centre = Config.model_validate(common | {
+        "mqtt": mqtt | {"port": broker_port, "client_id": centre_id,
+                        "subscriptions": [{"topic": "pvrelief/+/+/+/reading",
+                                           "mapping": "pvrelief"}]},
+        "counties": [{"id": "c1", "townships": [{"id": "t1", "villages": [plant(True)]}]}]})
+    return edge, centre
