@@ -3,10 +3,11 @@
     broker --QoS 1, persistent session--> batch of messages --decode--> readings --emit-->
     pipeline (counter guard, ...) --> sinks;   then PUBACK each message, in order
 
-A message is acknowledged only after the readings it made have been handed to the pipeline
-(the sinks hold them, in memory within their linger bound or on disk), so a collector that
-dies before that gets the message again from its session. With clean start off and a session
-expiry the broker queues what arrives while we are away. ``mqtt.share_group`` subscribes as
+A message is acknowledged only once the readings it made are on disk: handed to the
+pipeline, then held back for as long as a sink may keep an accepted reading in memory (its
+``linger_s`` and one tick, ``ack_hold_s``). A collector killed even with SIGKILL before that gets
+the message again from its session. With clean start off and a session expiry the broker
+queues what arrives while we are away. ``mqtt.share_group`` subscribes as
 ``$share/<group>/<filter>``: the collectors of a group split the stream between them.
 
 Duplicates: a reading whose device and timestamp this process has already emitted (a QoS 1
@@ -26,7 +27,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -54,6 +55,19 @@ FLUSH_EVERY_S = 0.2  # real seconds between looks for per-topic windows gone qui
 DOWN_LOG_EVERY_S = 60.0
 
 
+def ack_hold_s(config: Config) -> float:
+    """How long a sink may keep an accepted reading in memory before it is on disk: its linger
+    time plus one tick of its linger loop (InfluxSink, MqttSink), and a little margin."""
+    hold = 0.0
+    publish = config.mqtt.publish
+    if publish is None or publish.with_influxdb:
+        i = config.influxdb
+        hold = i.linger_s + min(i.linger_s, i.fsync_interval_s)
+    if publish is not None:
+        hold = max(hold, publish.linger_s + min(publish.linger_s, publish.fsync_interval_s))
+    return hold + 0.1
+
+
 class Decoder(Protocol):
     dedupe_by_ts: bool
 
@@ -76,8 +90,9 @@ class MqttSource:
 
     def __init__(self, config: Config, registry: ProfileRegistry, clock: Clock, emit: Emit,
                  on_poll: PollHook | None = None, metrics: Metrics | None = None,
-                 mappings: MappingRegistry | None = None) -> None:
+                 mappings: MappingRegistry | None = None, hold_s: float | None = None) -> None:
         self.settings = config.mqtt
+        self.hold_s = ack_hold_s(config) if hold_s is None else hold_s
         self.clock = clock
         self.emit = emit
         self.on_poll = on_poll
@@ -157,17 +172,38 @@ class MqttSource:
             await asyncio.sleep(backoff.next())
 
     async def _receive(self, broker: Broker) -> None:
-        batch: list = []
-        async for message in broker.messages():
-            batch.append(message)
-            if len(batch) < MAX_BATCH and broker.pending():
+        acks: deque[tuple[float, list]] = deque()  # (when, messages) in the order received
+        due = asyncio.Event()
+        acker = asyncio.create_task(self._ack_loop(broker, acks, due), name="mqtt-acks")
+        try:
+            batch: list = []
+            async for message in broker.messages():
+                batch.append(message)
+                if len(batch) < MAX_BATCH and broker.pending():
+                    continue
+                readings = self._decode(batch)
+                if readings:
+                    await self.emit(readings)
+                acks.append((time.monotonic() + self.hold_s, batch))
+                due.set()
+                batch = []
+        finally:  # what is not acknowledged comes again with the next session
+            acker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await acker
+
+    async def _ack_loop(self, broker: Broker, acks: deque[tuple[float, list]],
+                        due: asyncio.Event) -> None:
+        while True:
+            if not acks:
+                due.clear()
+                await due.wait()
                 continue
-            readings = self._decode(batch)
-            if readings:
-                await self.emit(readings)
-            for m in batch:
+            wait = acks[0][0] - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            for m in acks.popleft()[1]:
                 broker.ack(m)
-            batch = []
 
     async def _flush_loop(self) -> None:
         while True:
