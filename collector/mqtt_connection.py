@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import socket
 import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -145,6 +146,8 @@ async def connect(settings: MqttSettings, role: str, *, persistent: bool = False
             tls_context=tls_context(settings.tls) if settings.tls else None,
             will=Will(will.topic, will.payload, qos=1, retain=will.retain) if will else None,
             max_inflight_messages=max_inflight,
+            # MQTT is many small packets each waiting for an answer: Nagle would hold them
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         )
     except (OSError, ssl.SSLError, ValueError) as e:
         raise _mapped(e, where) from None

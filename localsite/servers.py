@@ -70,6 +70,11 @@ class LocalServer:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs (benchmarks pin it, read its CPU), else None."""
+        return self._proc.pid if self.running and self._proc is not None else None
+
     def start(self, timeout: float = START_TIMEOUT_S) -> Self:
         if self.running:
             return self
@@ -146,11 +151,6 @@ class InfluxServer(LocalServer):
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        """The influxd process id while it runs (the benchmarks pin it to a CPU), else None."""
-        return self._proc.pid if self.running and self._proc is not None else None
 
     def _config_text(self) -> str:
         d = self.root
@@ -266,6 +266,7 @@ class MosquittoServer(LocalServer):
                 f"persistence_location {d}/\n"
                 "autosave_interval 30\n"
                 "log_dest stdout\n"
+                "set_tcp_nodelay true\n"  # small MQTT packets must not wait for Nagle
                 "max_queued_messages 100000\n")
         if self.users:
             text += f"password_file {self._password_file()}\n"

@@ -46,20 +46,35 @@ class TimeBounds:
     max_age_ns: int
 
 
-class _FieldNames:
-    """Field names seen before are known good: the pattern runs once per name."""
+def valid_name(name: object) -> bool:
+    return isinstance(name, str) and len(name) <= 64 and _FIELD.match(name) is not None
+
+
+class FieldBounds:
+    """Each device's fields' plausible ranges, worked out once per (device, field name): the
+    name is checked then too, so the per-message loop is a dict lookup and a comparison."""
+
+    PER_DEVICE = 512  # names remembered per device: a stream of random names cannot grow it
 
     def __init__(self) -> None:
-        self._ok: set[str] = set()
+        self._by_device: dict[str, dict[str, tuple[float, float]]] = {}
 
-    def ok(self, name: object) -> bool:
-        if name in self._ok:
-            return True
-        if isinstance(name, str) and len(name) <= 64 and _FIELD.match(name):
-            if len(self._ok) < 10_000:
-                self._ok.add(name)
-            return True
-        return False
+    def table(self, dev: PushedDevice) -> dict[str, tuple[float, float]]:
+        table = self._by_device.get(dev.id)
+        if table is None:
+            table = self._by_device[dev.id] = {}
+        return table
+
+    def add(self, table: dict[str, tuple[float, float]], dev: PushedDevice, name: object
+            ) -> tuple[float, float] | None:
+        """The range of a name not yet in ``table``; None if the name is no field name."""
+        if not valid_name(name):
+            return None
+        assert isinstance(name, str)
+        bounds = limit_of(name, dev.limits)
+        if len(table) < self.PER_DEVICE:
+            table[name] = bounds
+        return bounds
 
 
 def faults_of(value: Any, what: str) -> tuple[int, ...] | None:
@@ -107,7 +122,7 @@ class PvreliefDecoder:
         self.counters = mapping.counters
         self.devices = devices
         self.bounds = bounds
-        self._names = _FieldNames()
+        self._ranges = FieldBounds()
 
     def decode(self, topic: str, payload: bytes, now_ns: int, report: Report) -> list[Reading]:
         obj = parse_object(payload)
@@ -134,13 +149,18 @@ class PvreliefDecoder:
             raise BadInput("wrong_type", "fields and quality must be objects")
         fields: dict[str, float | None] = {}
         quality: dict[str, Quality] = {}
+        table = self._ranges.table(dev)
         for name, value in sent.items():
-            if not self._names.ok(name):
+            lo_hi = table.get(name) or self._ranges.add(table, dev, name)
+            if lo_hi is None:
                 report("bad_field_name", f"device {dev.id}: field {str(name)[:64]!r}")
                 continue
-            q = qualities.get(name)
-            if value is not None and q in (None, "good"):
-                v = checked_field(name, value, dev, 1.0, report)
+            kind = type(value)
+            q = qualities.get(name) if qualities else None
+            if q is None and (kind is float or kind is int) and lo_hi[0] <= value <= lo_hi[1]:
+                fields[name] = value if kind is float else float(value)  # the common case
+            elif value is not None and q in (None, "good"):
+                v = checked_field(name, value, dev, 1.0, report)  # says what is wrong
                 fields[name] = v
                 if v is None:
                     quality[name] = Quality.INVALID
@@ -154,7 +174,7 @@ class PvreliefDecoder:
             status = None
         wrap_at = obj.get("wrap_at")
         wrap = {k: float(v) for k, v in wrap_at.items()
-                if self._names.ok(k) and not isinstance(v, bool)
+                if valid_name(k) and not isinstance(v, bool)
                 and isinstance(v, int | float) and 0 < v < 1e18} \
             if isinstance(wrap_at, dict) else {}
         return [Reading(

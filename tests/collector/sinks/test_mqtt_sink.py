@@ -95,6 +95,7 @@ async def test_a_cut_uplink_spools_and_publishes_everything_in_order_afterwards(
         assert len(rec.json()) == 1  # nothing got through the cut link
         uplink.restore()
         await wait_until(lambda: sink.caught_up, 20, "the backlog published")
+        await wait_until(lambda: len(rec.json()) >= 239, 20, "the backlog delivered")
         await sink.close()
     got = [(m["device"], m["ts_ns"]) for m in rec.json()]
     assert set(got) == {("inv-1", T0_NS)} | {(d, reading(d, i).ts_ns) for i in range(1, 120)
