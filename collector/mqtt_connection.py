@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import math
 import socket
 import ssl
 from collections.abc import AsyncIterator
@@ -88,8 +89,10 @@ class Broker:
             raise _mapped(e, self.where) from None
 
     async def subscribe(self, filters: list[str]) -> None:
+        """Waits for the SUBACK as long as the connection lives: behind a session's backlog
+        it can take a while; a dead link is noticed by the keepalive."""
         try:
-            granted = await self._client.subscribe([(f, 1) for f in filters])
+            granted = await self._client.subscribe([(f, 1) for f in filters], timeout=math.inf)
         except aiomqtt.MqttError as e:
             raise _mapped(e, self.where) from None
         refused = [f for f, rc in zip(filters, granted, strict=False)
@@ -106,9 +109,18 @@ class Broker:
         except aiomqtt.MqttError as e:
             raise _mapped(e, self.where) from None
 
-    def pending(self) -> int:
-        """Messages received and not yet taken from ``messages()``."""
-        return len(self._client.messages)
+    async def batch(self, limit: int) -> list[aiomqtt.Message]:
+        """The next messages: waits for one, then takes the ones already received, up to
+        ``limit``, without waiting. aiomqtt's iterator makes a task per message; the queue it
+        reads from (the one its ``len(messages)`` reports on) is taken from directly."""
+        try:
+            out = [await anext(aiter(self._client.messages))]
+        except aiomqtt.MqttError as e:
+            raise _mapped(e, self.where) from None
+        queue = self._client._queue
+        while len(out) < limit and not queue.empty():
+            out.append(queue.get_nowait())
+        return out
 
     def ack(self, message: aiomqtt.Message) -> None:
         """Acknowledge a QoS 1 message we have handed on (the session was made with

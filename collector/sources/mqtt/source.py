@@ -28,8 +28,8 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict, deque
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Coroutine, Sequence
+from typing import Any, Protocol
 
 from collector.errors import BadInput, BrokerAuthError, BrokerError
 from collector.metrics import Metrics
@@ -53,6 +53,19 @@ MAX_BATCH = 1000  # messages decoded and emitted together, then acknowledged
 SEEN_PER_DEVICE = 256  # timestamps remembered per device, for duplicates
 FLUSH_EVERY_S = 0.2  # real seconds between looks for per-topic windows gone quiet
 DOWN_LOG_EVERY_S = 60.0
+
+
+async def _unless_ended(step: Coroutine[Any, Any, None], task: asyncio.Future[None]) -> None:
+    """Run ``step``; if ``task`` ends first (with an error), raise that instead."""
+    job = asyncio.ensure_future(step)
+    try:
+        await asyncio.wait({job, task}, return_when=asyncio.FIRST_COMPLETED)
+        if not job.done():
+            task.result()  # raises what ended it
+            raise BrokerError("the receive loop ended before the subscription was confirmed")
+        job.result()
+    finally:
+        job.cancel()
 
 
 def ack_hold_s(config: Config) -> float:
@@ -155,11 +168,19 @@ class MqttSource:
             try:
                 async with connect(self.settings, "sub", persistent=True,
                                    manual_ack=True) as broker:
-                    await broker.subscribe(self.filters)
-                    self._up()
-                    backoff = Backoff(self.settings.reconnect_initial_s,
-                                      self.settings.reconnect_max_s)
-                    await self._receive(broker)
+                    # A session with a backlog sends up to receive_maximum messages before
+                    # the SUBACK: receive them meanwhile, or a slow machine never sees it.
+                    receiving = asyncio.ensure_future(self._receive(broker))
+                    try:
+                        await _unless_ended(broker.subscribe(self.filters), receiving)
+                        self._up()
+                        backoff = Backoff(self.settings.reconnect_initial_s,
+                                          self.settings.reconnect_max_s)
+                        await receiving
+                    finally:
+                        receiving.cancel()
+                        with contextlib.suppress(asyncio.CancelledError, Exception):
+                            await receiving
             except BrokerError as e:
                 self._failed(e)
             except Exception as e:  # a stage or sink failed: unacknowledged, so redelivered
@@ -176,17 +197,13 @@ class MqttSource:
         due = asyncio.Event()
         acker = asyncio.create_task(self._ack_loop(broker, acks, due), name="mqtt-acks")
         try:
-            batch: list = []
-            async for message in broker.messages():
-                batch.append(message)
-                if len(batch) < MAX_BATCH and broker.pending():
-                    continue
+            while True:
+                batch = await broker.batch(MAX_BATCH)
                 readings = self._decode(batch)
                 if readings:
                     await self.emit(readings)
                 acks.append((time.monotonic() + self.hold_s, batch))
                 due.set()
-                batch = []
         finally:  # what is not acknowledged comes again with the next session
             acker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
