@@ -71,10 +71,12 @@ def make_readings(n: int, t0_ns: int) -> list[Reading]:
 
 
 def site(port: int, influx_url: str, db: str, work: Path) -> Config:
+    """The central collector's config; ``db`` also names its session (fresh each round: a
+    stopped collector's last, held-back messages come again to its next session)."""
     return Config.model_validate({
         "site": {"id": "bench"},
         "influxdb": {"url": influx_url, "database": db, "spool_dir": str(work / f"spool-{db}")},
-        "mqtt": {"host": "127.0.0.1", "port": port, "client_id": "bench",
+        "mqtt": {"host": "127.0.0.1", "port": port, "client_id": db,
                  "subscriptions": [{"topic": FILTER, "mapping": "pvrelief"}],
                  "publish": {"spool_dir": str(work / f"edge-{db}"), "with_influxdb": True}},
         "counties": [{"id": "c1", "townships": [{"id": "t1", "villages": [{"id": "v1", "plants": [
@@ -113,9 +115,9 @@ async def make_session(port: int, cid: str) -> None:
         await c.subscribe(FILTER, qos=1)
 
 
-async def run_bare(port: int, n: int) -> float:
+async def run_bare(port: int, n: int, cid: str) -> float:
     t0 = time.perf_counter()
-    async with _client(port, "bench-bare", persistent=True) as c:
+    async with _client(port, cid, persistent=True) as c:
         await c.subscribe(FILTER, qos=1)
         count = 0
         async for _ in c.messages:
@@ -177,7 +179,7 @@ async def bench(broker: MosquittoServer, influx: InfluxServer, work: Path) -> di
         readings = make_readings(MESSAGES, now - MESSAGES // DEVICES * 10**9 - 10**9)
         messages = [(reading_topic("pvrelief", "bench", r), reading_payload(r, "bench").encode())
                     for r in readings]
-        for cid in ("bench-bare", "bench-sub"):
+        for cid in (f"bare{k}", f"{db}-sub"):
             await make_session(broker.port, cid)
         await publish_all(broker.port, messages)  # queued for both sessions
         order = ["bare", "collector", "edge_bare", "edge_sink"]
@@ -186,7 +188,7 @@ async def bench(broker: MosquittoServer, influx: InfluxServer, work: Path) -> di
         for mode in order:
             cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items() if pid}
             if mode == "bare":
-                seconds = await run_bare(broker.port, MESSAGES)
+                seconds = await run_bare(broker.port, MESSAGES, f"bare{k}")
             elif mode == "collector":
                 seconds = await run_collector(cfg, MESSAGES)
                 stored = influx.query('SELECT count("p_ac_w") FROM "inverter"', db)

@@ -80,6 +80,10 @@ class Broker:
         self._client = client
         self.where = where
 
+    @property
+    def alive(self) -> bool:
+        return self._client._client.is_connected()
+
     async def publish(self, topic: str, payload: bytes, *, retain: bool = False,
                       timeout_s: float = 30.0) -> None:
         """Returns once the broker has acknowledged it (PUBACK, QoS 1)."""

@@ -11,7 +11,7 @@ stage or sink is built from the config here, and nowhere else.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from collector.metrics import Metrics
 from collector.pipeline.counters import CounterStage, device_ratings
@@ -31,11 +31,12 @@ log = logging.getLogger(__name__)
 
 
 def build_sources(config: Config, registry: ProfileRegistry, clock: Clock, emit: Emit,
-                  on_poll: PollHook | None = None, metrics: Metrics | None = None
-                  ) -> list[Source]:
+                  on_poll: PollHook | None = None, metrics: Metrics | None = None,
+                  flush: Callable[[], None] | None = None) -> list[Source]:
     sources: list[Source] = [ModbusSource(config, registry, clock, emit, on_poll)]
     if config.mqtt.subscriptions:  # readings pushed by edges and loggers
-        sources.append(MqttSource(config, registry, clock, emit, on_poll, metrics))
+        sources.append(MqttSource(config, registry, clock, emit, on_poll, metrics,
+                                  flush=flush))
     return sources
 
 
@@ -63,7 +64,7 @@ class Collector:
         self.clock = clock or Clock.real()
         self.pipeline = Pipeline(build_stages(config, registry), sinks)
         self.sources = build_sources(config, registry, self.clock, self.pipeline.put, on_poll,
-                                     metrics)
+                                     metrics, self.pipeline.flush)
         self._started: list[Sink] = []
 
     @property

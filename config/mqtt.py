@@ -131,9 +131,9 @@ class MqttSettings(Strict):
         7 * 86_400, ge=0, le=0xFFFFFFFE,
         description="how long the broker keeps our session (and queues for it) while away")
     receive_maximum: int = Field(
-        20_000, ge=1, le=65_535,
-        description="unacknowledged messages the broker may send us (cover what arrives while "
-                    "the sinks hold readings in memory, about linger_s)")
+        5000, ge=1, le=65_535,
+        description="unacknowledged messages the broker may send us (how much of a backlog "
+                    "is in memory at once)")
     max_payload_bytes: int = Field(
         256 * 1024, ge=1024, le=256 * MIB, description="larger payloads are bad input")
     max_future_s: float = Field(

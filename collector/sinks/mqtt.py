@@ -151,6 +151,11 @@ class MqttSink:
         """Nothing in memory and every spooled message acknowledged by the broker."""
         return not self._lines and self._spool.caught_up
 
+    def flush(self) -> None:
+        """Append what is in memory to the spool now (see ``InfluxSink.flush``)."""
+        if self.state == "running" and self._lines:
+            self._flush()
+
     # ---- memory -> spool -------------------------------------------------------------------
     def _flush(self, whole_batches_only: bool = False) -> None:
         size = self.pub.batch_size

@@ -32,7 +32,7 @@ counties:
 """
 
 
-def load(tmp_path: Path, text: str):  # noqa: ANN201
+def load(tmp_path: Path, text: str):
     path = tmp_path / "site.yaml"
     path.write_text(text)
     return load_config(path)

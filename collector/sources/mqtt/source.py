@@ -4,10 +4,10 @@
     pipeline (counter guard, ...) --> sinks;   then PUBACK each message, in order
 
 A message is acknowledged only once the readings it made are on disk: handed to the
-pipeline, then held back for as long as a sink may keep an accepted reading in memory (its
-``linger_s`` and one tick, ``ack_hold_s``). A collector killed even with SIGKILL before that gets
-the message again from its session. With clean start off and a session expiry the broker
-queues what arrives while we are away. ``mqtt.share_group`` subscribes as
+pipeline, then the sinks' memory batches moved to their spools (``flush``, every
+``ACK_EVERY_S``). A collector killed even with SIGKILL before that gets the message again from
+its session. With clean start off and a session expiry the broker queues what arrives while
+we are away. ``mqtt.share_group`` subscribes as
 ``$share/<group>/<filter>``: the collectors of a group split the stream between them.
 
 Duplicates: a reading whose device and timestamp this process has already emitted (a QoS 1
@@ -27,8 +27,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import OrderedDict, deque
-from collections.abc import Coroutine, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Protocol
 
 from collector.errors import BadInput, BrokerAuthError, BrokerError
@@ -49,7 +49,8 @@ from timebase.clock import Clock
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 1000  # messages decoded and emitted together, then acknowledged
+MAX_BATCH = 1000  # messages decoded and emitted together
+ACK_EVERY_S = 0.05  # acknowledgements go out this often: one spool record per tick, not per batch
 SEEN_PER_DEVICE = 256  # timestamps remembered per device, for duplicates
 FLUSH_EVERY_S = 0.2  # real seconds between looks for per-topic windows gone quiet
 DOWN_LOG_EVERY_S = 60.0
@@ -66,19 +67,6 @@ async def _unless_ended(step: Coroutine[Any, Any, None], task: asyncio.Future[No
         job.result()
     finally:
         job.cancel()
-
-
-def ack_hold_s(config: Config) -> float:
-    """How long a sink may keep an accepted reading in memory before it is on disk: its linger
-    time plus one tick of its linger loop (InfluxSink, MqttSink), and a little margin."""
-    hold = 0.0
-    publish = config.mqtt.publish
-    if publish is None or publish.with_influxdb:
-        i = config.influxdb
-        hold = i.linger_s + min(i.linger_s, i.fsync_interval_s)
-    if publish is not None:
-        hold = max(hold, publish.linger_s + min(publish.linger_s, publish.fsync_interval_s))
-    return hold + 0.1
 
 
 class Decoder(Protocol):
@@ -103,9 +91,10 @@ class MqttSource:
 
     def __init__(self, config: Config, registry: ProfileRegistry, clock: Clock, emit: Emit,
                  on_poll: PollHook | None = None, metrics: Metrics | None = None,
-                 mappings: MappingRegistry | None = None, hold_s: float | None = None) -> None:
+                 mappings: MappingRegistry | None = None,
+                 flush: Callable[[], None] | None = None) -> None:
         self.settings = config.mqtt
-        self.hold_s = ack_hold_s(config) if hold_s is None else hold_s
+        self.flush = flush  # None: the sinks keep nothing in memory (tests, tools)
         self.clock = clock
         self.emit = emit
         self.on_poll = on_poll
@@ -193,34 +182,37 @@ class MqttSource:
             await asyncio.sleep(backoff.next())
 
     async def _receive(self, broker: Broker) -> None:
-        acks: deque[tuple[float, list]] = deque()  # (when, messages) in the order received
-        due = asyncio.Event()
-        acker = asyncio.create_task(self._ack_loop(broker, acks, due), name="mqtt-acks")
+        unacked: list = []  # handed on, in the order received
+        acker = asyncio.create_task(self._ack_loop(broker, unacked), name="mqtt-acks")
         try:
             while True:
                 batch = await broker.batch(MAX_BATCH)
                 readings = self._decode(batch)
                 if readings:
                     await self.emit(readings)
-                acks.append((time.monotonic() + self.hold_s, batch))
-                due.set()
-        finally:  # what is not acknowledged comes again with the next session
+                unacked += batch
+        finally:
             acker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await acker
+            if broker.alive:  # a stop, not a broken link: acknowledge what was handed on
+                with contextlib.suppress(Exception):
+                    self._ack(broker, unacked)
+            # otherwise what is not acknowledged comes again with the next session
 
-    async def _ack_loop(self, broker: Broker, acks: deque[tuple[float, list]],
-                        due: asyncio.Event) -> None:
+    async def _ack_loop(self, broker: Broker, unacked: list) -> None:
         while True:
-            if not acks:
-                due.clear()
-                await due.wait()
-                continue
-            wait = acks[0][0] - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            for m in acks.popleft()[1]:
-                broker.ack(m)
+            await asyncio.sleep(ACK_EVERY_S)
+            if unacked:
+                self._ack(broker, unacked)
+
+    def _ack(self, broker: Broker, unacked: list) -> None:
+        """Sinks' memory to disk first, then PUBACK every message handed on so far."""
+        if self.flush is not None:
+            self.flush()
+        for m in unacked:
+            broker.ack(m)
+        unacked.clear()
 
     async def _flush_loop(self) -> None:
         while True:

@@ -1,8 +1,4 @@
-"""The MQTT source against a real Mosquitto: TLS and passwords, sessions, bad input, duplicates.
-
-These hand readings to a list, not to a sink with a memory batch, so messages are acknowledged
-at once (``hold_s=0``).
-"""
+"""The MQTT source against a real Mosquitto: TLS and passwords, sessions, bad input, duplicates."""
 
 from __future__ import annotations
 
@@ -56,7 +52,7 @@ async def test_over_tls_with_a_password_from_a_secret_file(
     secret.write_text(MQTT_USERS["centre"] + "\n")
     cfg = config(mosquitto_tls, tmp_path, username="centre", password={"file": str(secret)})
     got, clock = Got(), Clock.real()
-    source = MqttSource(cfg, REGISTRY, clock, got, hold_s=0)
+    source = MqttSource(cfg, REGISTRY, clock, got)
     await source.start()
     await wait_until(source.connected.is_set, 10, "connected")
     now = clock.now_ns()
@@ -74,7 +70,7 @@ async def test_a_wrong_password_is_refused_loudly_and_what_waits_for_us_is_kept(
     bad = config(mosquitto_tls, tmp_path, username="centre", client_id="centre-pw",
                  password={"value": "not-the-password"})
     clock, metrics = Clock.real(), Metrics()
-    first = MqttSource(good, REGISTRY, clock, Got(), hold_s=0)  # the session the broker keeps
+    first = MqttSource(good, REGISTRY, clock, Got())  # the session the broker keeps
     await first.start()
     await wait_until(first.connected.is_set, 10, "connected")
     await first.stop(5)
@@ -82,7 +78,7 @@ async def test_a_wrong_password_is_refused_loudly_and_what_waits_for_us_is_kept(
     await publish(mosquitto_tls, [message("p1-inv-01", i, now) for i in range(20)], tls=True,
                   user=("edge", MQTT_USERS["edge"]))
     got = Got()
-    refused = MqttSource(bad, REGISTRY, clock, got, metrics=metrics, hold_s=0)
+    refused = MqttSource(bad, REGISTRY, clock, got, metrics=metrics)
     with caplog.at_level(logging.ERROR, "collector.sources.mqtt.source"):
         await refused.start()
         await wait_until(lambda: metrics.counters["mqtt_auth_failures"] >= 2, 10, "refusals")
@@ -92,7 +88,7 @@ async def test_a_wrong_password_is_refused_loudly_and_what_waits_for_us_is_kept(
     assert errors and "refused" in errors[0].getMessage()
     assert "not-the-password" not in caplog.text  # a secret never reaches the log
     assert "mqtt_subscribe" in metrics.problems  # /healthz answers 503
-    fixed = MqttSource(good, REGISTRY, clock, got, hold_s=0)
+    fixed = MqttSource(good, REGISTRY, clock, got)
     await fixed.start()
     await wait_until(lambda: len(got) == 20, 10, "the queued readings")
     await fixed.stop(5)
@@ -122,8 +118,7 @@ async def test_the_edge_sink_with_a_wrong_password_keeps_its_spool(
     assert metrics.counters["mqtt_published"] == 0
     got = Got()
     source = MqttSource(config(mosquitto_tls, tmp_path, username="centre", client_id="c-pw",
-                               password={"value": MQTT_USERS["centre"]}), REGISTRY, clock, got,
-                        hold_s=0)
+                               password={"value": MQTT_USERS["centre"]}), REGISTRY, clock, got)
     await source.start()
     await wait_until(source.connected.is_set, 10, "centre connected")
     again = MqttSink(edge(MQTT_USERS["edge"]).mqtt, "s1")
@@ -139,7 +134,7 @@ async def test_bad_input_is_counted_logged_once_kept_and_never_stalls_the_stream
     cfg = config(mosquitto, tmp_path, client_id="centre-bad", bad_input_file=str(quarantine),
                  subscriptions=[*SUB, {"topic": "sunlog/+/+/data", "mapping": "sunlog-json"}])
     got, clock, metrics = Got(), Clock.real(), Metrics()
-    source = MqttSource(cfg, REGISTRY, clock, got, metrics=metrics, hold_s=0)
+    source = MqttSource(cfg, REGISTRY, clock, got, metrics=metrics)
     await source.start()
     await wait_until(source.connected.is_set, 10, "connected")
     now = clock.now_ns()
@@ -187,7 +182,7 @@ async def test_a_persistent_session_keeps_messages_and_duplicates_make_one_readi
         mosquitto: MosquittoServer, tmp_path: Path) -> None:
     cfg = config(mosquitto, tmp_path, client_id="centre-session")
     got, clock, metrics = Got(), Clock.real(), Metrics()
-    first = MqttSource(cfg, REGISTRY, clock, got, metrics=metrics, hold_s=0)
+    first = MqttSource(cfg, REGISTRY, clock, got, metrics=metrics)
     await first.start()
     await wait_until(first.connected.is_set, 10, "connected")
     now = clock.now_ns()
@@ -195,7 +190,7 @@ async def test_a_persistent_session_keeps_messages_and_duplicates_make_one_readi
     await wait_until(lambda: metrics.counters["mqtt_messages"] == 2, 10, "two messages")
     await first.stop(5)
     await publish(mosquitto, [message("p1-inv-01", i, now) for i in range(1, 30)])
-    back = MqttSource(cfg, REGISTRY, clock, got, metrics=metrics, hold_s=0)
+    back = MqttSource(cfg, REGISTRY, clock, got, metrics=metrics)
     await back.start()
     await wait_until(lambda: len(got) == 30, 10, "what arrived while we were away")
     await back.stop(5)
