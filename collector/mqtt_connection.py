@@ -82,6 +82,7 @@ class Broker:
 
     @property
     def alive(self) -> bool:
+        """Whether the link is up (aiomqtt does not say; its paho client does)."""
         return self._client._client.is_connected()
 
     async def publish(self, topic: str, payload: bytes, *, retain: bool = False,

@@ -163,7 +163,7 @@ class MqttSink:
             batch = self._lines[:size]
             body = ("\n".join(batch) + "\n").encode()
             try:
-                self._spool.append(body, len(batch), "ns")
+                self._spool.append(body, len(batch), "ns")  # timestamps are in the JSON
             except SpoolWrittenError as e:  # on disk: it counts as spooled
                 self.metrics.inc("spool_errors")
                 log.error("%s", e)

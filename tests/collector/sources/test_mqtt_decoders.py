@@ -24,7 +24,7 @@ from config.mappings import JsonMapping, PerTopicMapping, PvreliefMapping, load_
 from config.profiles import load_registry
 from tests.mqtt_helpers import pushed_config
 
-CASES = Path(__file__).resolve().parents[2] / "cases" / "mqtt" / "bad-input.yaml"
+CASES = Path(__file__).resolve().parent / "mqtt_cases" / "bad-input.yaml"
 NOW = 1_592_712_000_000_000_000  # 2020-06-21T04:00:00Z, the test's clock
 BOUNDS = TimeBounds(600 * 10**9, 90 * 86_400 * 10**9)
 MAPPINGS = load_mappings()
