@@ -31,7 +31,7 @@ from collector.sources.mqtt.values import (
     parse_time,
     text,
 )
-from config.mappings import FIELD_PATTERN, JsonMapping, PvreliefMapping
+from config.mappings import FIELD_PATTERN, JsonMapping, Locator, PvreliefMapping
 
 Report = Callable[[str, str], None]  # (reason, detail) of a value dropped from a reading
 _FIELD = re.compile(FIELD_PATTERN)
@@ -204,7 +204,7 @@ class JsonDecoder:
         self.status_values = mapping.status.values if mapping.status else {}
         self.faults_path = compile_path(mapping.faults) if mapping.faults else None
 
-    def _locate(self, where: Any, levels: list[str], obj: dict[str, Any], what: str) -> str:
+    def _locate(self, where: Locator, levels: list[str], obj: dict[str, Any], what: str) -> str:
         if where.topic is not None:
             if where.topic >= len(levels):
                 raise BadInput("bad_topic", f"the topic has no level {where.topic} for the {what}")

@@ -11,13 +11,15 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from collector.errors import BadInput
 
 NS = 1_000_000_000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 EPOCH_UNITS = {"epoch_s": NS, "epoch_ms": 1_000_000, "epoch_us": 1_000, "epoch_ns": 1}
 
 # Magnitude no field with this unit suffix can reach on any plant (a sanity net behind the
@@ -117,7 +119,7 @@ def parse_time(value: Any, fmt: str, zone: ZoneInfo | None, what: str) -> int:
             if zone is None:
                 raise BadInput("bad_timestamp", f"{what} {value!r} has no UTC offset")
             dt = dt.replace(tzinfo=zone)
-        return int(dt.timestamp()) * NS + dt.microsecond * 1000
+        return (dt - EPOCH) // MICROSECOND * 1000  # exact: no float on the way
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise BadInput("wrong_type", f"{what} is {_show(value)}, not an epoch number")
     if isinstance(value, float) and not math.isfinite(value):

@@ -269,3 +269,19 @@ def test_fuzz_logger_messages(obj: dict, data: dict, topic: str) -> None:
     for name in ("sunlog-json", "sunlog-topics"):
         dec = decoders()[name]
         _check(lambda d=dec: d.decode(topic, payload, NOW, Reports()))
+
+
+@pytest.mark.parametrize(("value", "fmt", "expect"), [
+    ("2020-06-21 12:00:00.999999", "iso8601", NOW + 999_999_000),  # no float rounding to :01
+    ("2020-06-21T04:00:00.25Z", "iso8601", NOW + 250_000_000),
+    ("2020-06-21T12:00:00+08:00", "iso8601", NOW),
+    (1592712000, "epoch_s", NOW), (1592712000.5, "epoch_s", NOW + 500_000_000),
+    (1592712000250, "epoch_ms", NOW + 250_000_000), (NOW // 1000, "epoch_us", NOW),
+    (NOW, "epoch_ns", NOW),
+])
+def test_timestamps_in_every_format_are_exact(value: object, fmt: str, expect: int) -> None:
+    from zoneinfo import ZoneInfo
+
+    from collector.sources.mqtt.values import parse_time
+
+    assert parse_time(value, fmt, ZoneInfo("Asia/Shanghai"), "t") == expect
