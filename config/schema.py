@@ -25,6 +25,7 @@ from config.influx import InfluxSettings
 from config.mqtt import MqttSettings
 from config.simulator_settings import FaultSpec, SimulatorSettings
 from config.strict import EntryId, Host, Id, Strict
+from config.web_settings import WebSettings
 
 __all__ = ["FaultSpec", "SimulatorSettings"]  # re-exported: part of the config model
 
@@ -250,6 +251,7 @@ class Config(Strict):
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     collector: CollectorSettings = Field(default_factory=CollectorSettings)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     counties: list[County] = Field(default_factory=list)
 
     def plants(self) -> list[Plant]:
