@@ -25,8 +25,10 @@ def catalog() -> dict[str, dict[str, str]]:
     if not isinstance(data, dict):
         raise ConfigError(f"{CATALOG}: expected a mapping of keys to {{zh, en}}")
     for key, texts in data.items():
-        if not isinstance(texts, dict) or set(texts) != set(LANGS):
-            raise ConfigError(f"{CATALOG}: {key}: give exactly zh and en")
+        if not isinstance(texts, dict) or set(texts) != set(LANGS) or \
+                not all(isinstance(v, str) for v in texts.values()):
+            raise ConfigError(f"{CATALOG}: {key}: give exactly zh and en, as text (quote "
+                              "words YAML reads otherwise, such as off)")
     return data
 
 
