@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: all venv system-deps demo test lint fmt bench schema clean
+.PHONY: all venv system-deps demo test lint fmt bench schema screenshots clean
 
 all: venv
 
@@ -18,10 +18,14 @@ $(STAMP): pyproject.toml | system-deps
 venv: $(STAMP)
 
 # InfluxDB and Mosquitto come from Debian's packages; apt does not start them, our scripts do.
+# Chromium runs the web page's browser tests (Playwright cannot download its own browser here);
+# fonts-wqy-microhei is a CJK font: without one every Chinese character renders as a box.
 system-deps:
 	@missing=""; \
 	command -v influxd >/dev/null 2>&1 || missing="$$missing influxdb"; \
 	command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing="$$missing fonts-wqy-microhei"; \
 	$(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || \
 	  missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
@@ -52,6 +56,11 @@ fmt: venv
 
 bench: venv system-deps
 	$(BIN)/python -m bench
+
+# The README's screenshots of the web page, taken by its browser test (docs/screenshots/).
+screenshots: venv system-deps
+	PVRELIEF_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider \
+	  tests/web/test_browser_pages.py -k every_page
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache
