@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
@@ -32,7 +33,11 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
     site = request.app.state.site
     t = translator(request)
     session = getattr(request.state, "session", None)
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    other = "en" if t.lang == "zh" else "zh"
+    lang_href = "?" + urlencode([*query, ("lang", other)])
     body = site.env.get_template(template).render(
+        lang_href=lang_href, has_alarms=site.alarms is not None,
         t=t, lang=t.lang, session=session, user=session.user if session else None,
         csrf=session.csrf if session else "", path=request.url.path,
         fen=fen, local_time=local_time, number=number, percent=percent,

@@ -37,6 +37,7 @@ class Site:
     env: Environment = field(default_factory=templates)
     metrics: WebMetrics = field(default_factory=WebMetrics)
     settlement: dict[str, str] = field(default_factory=dict)  # plant -> its settlement meter
+    alarms: object | None = None  # the alarm store, once the state database has one
 
     @property
     def settings(self) -> WebSettings:
