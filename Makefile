@@ -24,8 +24,9 @@ system-deps:
 	@missing=""; \
 	command -v influxd >/dev/null 2>&1 || missing="$$missing influxdb"; \
 	command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
-	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing="$$missing fonts-wqy-microhei"; \
+	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	$(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || \
 	  missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \

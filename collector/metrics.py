@@ -19,8 +19,9 @@ COUNTERS = {
     "readings_accepted": "readings the sink accepted (put returned)",
     "readings_empty": "accepted readings with nothing InfluxDB can store (no line)",
     "readings_written": "points InfluxDB confirmed",
-    "readings_spooled": "points that waited in the spool because InfluxDB did not answer",
-    "readings_replayed": "points written from the spool after a failure or a restart",
+    "readings_recovered": "points found undelivered in the spool at start (an earlier run's)",
+    "readings_spooled": "points that waited in the spool: InfluxDB did not take them at once",
+    "readings_replayed": "points written after waiting (never more than readings_spooled)",
     "readings_quarantined": "points InfluxDB refused (400), kept in the quarantine file",
     "readings_dropped": "points lost: the spool was over its cap and dropped its oldest data",
     "sink_write_failures": "failed write attempts (network, timeout, 5xx, 429, auth, 404)",
@@ -30,6 +31,8 @@ COUNTERS = {
     "sink_internal_errors": "unexpected errors in sink tasks (quarantine, cursor, fsync), retried",
 }
 GAUGES = {
+    "backlog_points": "points in the spool not yet written or quarantined",
+    "readings_in_memory": "accepted readings still in the memory batch (at most linger_s old)",
     "spool_bytes": "bytes of the spool on disk",
     "spool_backlog_bytes": "bytes of the spool not yet delivered",
     "influx_up": "1 when the last write to InfluxDB succeeded",

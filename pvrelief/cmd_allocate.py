@@ -36,12 +36,39 @@ def register(app: typer.Typer) -> None:
             None, "--influx-token-file", help="influxdb.token from this file"),
         carry_in: Path | None = typer.Option(
             None, "--carry-in", help="previous period's allocation.json (unpaid deductions)"),
+        provisional: bool = typer.Option(
+            False, "--provisional",
+            help="allow a period that has not ended yet; every file is marked provisional"),
+        ledger_in: Path | None = typer.Option(
+            None, "--ledger-in", help="previous period's ledger.json (the villages' ledger)"),
+        payments: Path | None = typer.Option(
+            None, "--payments", help="payments received: received,plant_id,part,amount_yuan,"
+                                     "periods,reference"),
+        grid_statement: Path | None = typer.Option(
+            None, "--grid-statement",
+            help="grid company's statement to reconcile: plant_id,period,kwh,amount_yuan"),
+        threshold: str = typer.Option(
+            "0.5", "--reconcile-threshold", help="flag differences above this percent"),
+        notices: bool = typer.Option(
+            False, "--notices", help="the public notice (公示) per village, HTML and PDF"),
+        notice_template: Path | None = typer.Option(
+            None, "--notice-template", help="a county's own Jinja2 notice template"),
     ) -> None:
         """Allocate plant revenue to villages for one period (month, quarter or year)."""
+        from decimal import Decimal, InvalidOperation
+
         from allocator.errors import AllocatorError
-        from allocator.pipeline import run
+        from allocator.pipeline import FinanceInputs, run
         from config.errors import ConfigError
         from config.influx import load_influx_section
+
+        try:
+            percent = Decimal(threshold)
+        except InvalidOperation:
+            raise typer.BadParameter(f"--reconcile-threshold {threshold!r} is not a "
+                                     f"number") from None
+        finance = FinanceInputs(ledger_in, payments, grid_statement, percent, notices,
+                                notice_template)
 
         given: dict[str, tuple[str, Any]] = {}
         for key, option, value in (
@@ -66,7 +93,8 @@ def register(app: typer.Typer) -> None:
         try:
             influx = (load_influx_section(influx_config, given)
                       if influx_config is not None or given else None)
-            result = run(config, period, out, energy_csv, influx, carry_in)
+            result = run(config, period, out, energy_csv, influx, carry_in, provisional,
+                         finance=finance)
         except (AllocatorError, ConfigError) as e:
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(2) from e

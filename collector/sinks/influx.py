@@ -82,6 +82,7 @@ class InfluxSink:
         self._replay_ranges: list[tuple[Pos, Pos | None]] = []  # appended while down
         self._start_pos: Pos = (0, 0)
         self._broken: dict[str, str] = {}  # task -> last unexpected error, until it recovers
+        self._backlog_points = 0  # points in the spool not yet written or quarantined
 
     async def __aenter__(self) -> InfluxSink:
         await self.start()
@@ -98,8 +99,12 @@ class InfluxSink:
         self._start_pos = self._spool.write_pos  # records before it are from an earlier run
         backlog = self._spool.backlog_bytes
         if backlog:
-            log.info("spool %s holds %d bytes from an earlier run: replaying",
-                     self.settings.spool_dir, backlog)
+            recovered = self._spool.pending_points()
+            self._backlog_points = recovered
+            self.metrics.inc("readings_recovered", recovered)
+            self.metrics.inc("readings_spooled", recovered)  # they waited, through a restart
+            log.info("spool %s holds %d points (%d bytes) from an earlier run: replaying",
+                     self.settings.spool_dir, recovered, backlog)
         if self.settings.create_database:
             await self._writer.create_database()
         self.state = State.RUNNING
@@ -118,6 +123,7 @@ class InfluxSink:
         if not added:
             return
         self.metrics.inc("readings_accepted", added)
+        self.metrics.gauges["readings_in_memory"] = len(self._pending)
         if before == 0:
             self._pending_since = time.monotonic()
             self._wake_linger.set()
@@ -218,6 +224,7 @@ class InfluxSink:
                 except (OSError, SpoolError) as e:
                     self._spool_failed(e)
                     return
+                self._backlog_points += count
                 if self._down_since is not None:  # will wait there: count it
                     self.metrics.inc("readings_spooled", count)
                 self._data.set()
@@ -317,6 +324,8 @@ class InfluxSink:
         backoff = Backoff(self.settings.retry_initial_s, self.settings.retry_max_s)
         retried = False
         created = False  # one immediate retry after CREATE DATABASE, then the backoff path
+        # already counted as spooled: appended while InfluxDB was down, or from an earlier run
+        counted = self._is_replay(rec.pos)
         while True:
             t0 = time.monotonic()
             try:
@@ -349,10 +358,13 @@ class InfluxSink:
                               n, bad[0].reason, self.settings.quarantine_path)
                 written = rec.count - len(bad)
                 self.metrics.inc("readings_written", written)
+                self._backlog_points -= rec.count
                 if retried or self._is_replay(rec.pos):
                     self.metrics.inc("readings_replayed", written)
                 self._recovered()
                 return
+            if not retried and not counted:  # in flight when InfluxDB failed: it waits too
+                self.metrics.inc("readings_spooled", rec.count)
             retried = True
             await asyncio.sleep(delay)
 
@@ -395,11 +407,14 @@ class InfluxSink:
 
     def _on_drop(self, points: int, nbytes: int) -> None:
         self.metrics.inc("readings_dropped", points)
+        self._backlog_points -= points
         self.metrics.set_problem(
             "spool", f"spool over its cap: dropped {points} undelivered points (oldest first)"
         )
 
     def _gauges(self) -> None:
+        self.metrics.set_gauge("backlog_points", self._backlog_points)
+        self.metrics.set_gauge("readings_in_memory", len(self._pending))
         self.metrics.set_gauge("spool_bytes", self._spool.total_bytes)
         backlog = self._spool.backlog_bytes
         self.metrics.set_gauge("spool_backlog_bytes", backlog)

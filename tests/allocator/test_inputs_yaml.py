@@ -41,12 +41,12 @@ def test_numbers_are_plain_decimals_read_exactly() -> None:
 def test_a_number_too_large_for_the_integer_path_names_its_line() -> None:
     message = _error(YAML.replace("land_rent_per_year: 3660", "land_rent_per_year: "
                                   "10000000000000000"))
-    # named at the plant's line: the allocator's own checks, not the loader, place it
-    assert message == ("alloc.yaml:10: plants.0: land_rent_per_year "
-                       "10000000000000000 is too large (it must be below 10^16)")
+    # named at the deduction record's line, with the documented limit
+    assert message == ("alloc.yaml:19: plants.0.deductions.0: plant p: land_rent_per_year "
+                       "10000000000000000 is above the limit of 10000000000 yuan")
     message = _error(YAML.replace("land_rent_per_year: 3660", "land_rent_per_year: "
                                   "'1e999999999'"))  # a string pydantic reads as a Decimal
-    assert "land_rent_per_year 1E+999999999 is too large" in message
+    assert "land_rent_per_year 1E+999999999 is above the limit" in message
 
 
 def test_yaml_problems_of_a_file_are_input_errors_with_file_and_line(tmp_path: Path) -> None:
