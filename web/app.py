@@ -21,14 +21,15 @@ from web.site import PACKAGE, Site
 from web.state import StateDB, state_dir_of
 
 
-def settlement_meters(allocation: Path | None) -> dict[str, str]:
-    """plant id -> its settlement meter, from the allocation inputs (if the page has them)."""
+def allocation_facts(allocation: Path | None) -> tuple[dict[str, str], str]:
+    """plant id -> its settlement meter, and the time zone, from the allocation inputs (if the
+    page has them): loaded once at start, so a broken inputs file is an error at start."""
     if allocation is None:
-        return {}
+        return {}, "Asia/Shanghai"
     from allocator.inputs import load_inputs
 
     inputs = load_inputs(allocation)
-    return {pid: p.meter for pid, p in inputs.plants.items()}
+    return {pid: p.meter for pid, p in inputs.plants.items() if p.meter}, inputs.timezone
 
 
 def build_site(config: Config, clock: Clock | None = None) -> Site:
@@ -36,8 +37,9 @@ def build_site(config: Config, clock: Clock | None = None) -> Site:
     state = StateDB(state_dir_of(config), {
         "idle_s": s.session_idle_minutes * 60.0, "max_age_s": s.session_max_hours * 3600.0,
         "failures": s.login_failures, "delay_s": s.login_delay_s})
-    return Site(config, load_registry(), clock or Clock.real(), state,
-                settlement=settlement_meters(s.allocation))
+    meters, timezone = allocation_facts(s.allocation)
+    return Site(config, load_registry(), clock or Clock.real(), state, settlement=meters,
+                timezone=timezone)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -8,19 +8,19 @@ a name from a URL is looked up, never joined into a path.
 A run from the page calls ``allocator.pipeline.run``, the code ``pvrelief allocate`` runs,
 with the config's ``influxdb:`` section (meters in, revenue points out) and, for a month,
 quarter or year, the previous period's ``allocation.json`` as carry-in when that folder is
-there. It writes into a fresh folder beside the others and renames it into place, so a
-period is either the old run or the new one, never half of each.
+there. The allocator publishes the folder atomically (allocator/publish.py): a period is
+either the old run or the new one, never half of each. A period that has not ended by the
+page's clock is refused unless the user asks for a provisional preview, as with
+``pvrelief allocate --provisional``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
-import os
-import shutil
 import threading
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -140,27 +140,18 @@ def previous_folder(root: Path, period: Period) -> Path | None:
     return None
 
 
-def run_period(allocation: Path, root: Path, text: str, influx: Any) -> PeriodSummary:
-    """Allocate one period through allocator.pipeline.run and put it in place atomically."""
+def run_period(allocation: Path, root: Path, text: str, influx: Any, today: date,
+               provisional: bool = False) -> PeriodSummary:
+    """Allocate one period through allocator.pipeline.run (which publishes the folder
+    atomically); ``today`` is the page's clock, which decides whether the period has ended."""
     from allocator.pipeline import run
 
     period = parse_period(text)
     root.mkdir(parents=True, exist_ok=True)
-    with _run_lock:
+    with _run_lock:  # one run at a time: two would race for the same folder
         prev = previous_folder(root, period)
-        tmp = root / f".run-{period.label}-{os.getpid()}-{threading.get_ident()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        try:
-            run(allocation, period.label, tmp, None, influx,
-                prev / "allocation.json" if prev else None)
-            final, old = root / period.label, root / f".old-{period.label}-{os.getpid()}"
-            if final.exists():
-                final.rename(old)
-            tmp.rename(final)
-            shutil.rmtree(old, ignore_errors=True)
-        finally:
-            with contextlib.suppress(OSError):
-                shutil.rmtree(tmp)
+        run(allocation, period.label, root / period.label, None, influx,
+            prev / "allocation.json" if prev else None, provisional=provisional, today=today)
     return find_period(root, period.label)
 
 

@@ -73,7 +73,8 @@ async def run(request: Request) -> Response:
         raise HTTPException(409)
     try:
         done = await site.state.run(run_period, site.settings.allocation, site.revenue_dir,
-                                    text, site.config.influxdb)
+                                    text, site.config.influxdb, site.today(),
+                                    form.get("provisional") == "1")
     except (AllocatorError, ConfigError, InfluxError, OSError) as e:
         site.metrics.inc("allocation_failures")
         periods = await site.state.run(list_periods, site.revenue_dir)

@@ -6,7 +6,9 @@ Built once by ``web.app.create_app``; handlers reach it as ``request.app.state.s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -37,6 +39,7 @@ class Site:
     env: Environment = field(default_factory=templates)
     metrics: WebMetrics = field(default_factory=WebMetrics)
     settlement: dict[str, str] = field(default_factory=dict)  # plant -> its settlement meter
+    timezone: str = "Asia/Shanghai"  # the allocation inputs': their periods' days
     alarms: object | None = None  # the alarm store, once the state database has one
 
     @property
@@ -46,6 +49,10 @@ class Site:
     @property
     def revenue_dir(self) -> Path:
         return Path(self.settings.revenue_dir)
+
+    def today(self) -> date:
+        """The date by the page's clock where the allocation inputs live (Asia/Shanghai)."""
+        return datetime.fromtimestamp(self.clock.now_ns() / 1e9, ZoneInfo(self.timezone)).date()
 
     def influx(self) -> InfluxClient:
         return InfluxClient(self.config.influxdb)

@@ -133,3 +133,27 @@ def test_five_wrong_passwords_slow_the_next_attempt_down(browser, web: WebProces
     assert "密码错误次数过多" in page.content()
     assert "/login" in page.url
     v.close()
+
+
+def test_a_period_not_ended_by_the_page_clock_needs_the_provisional_box(
+        browser, web: WebProcess, site: SiteFiles) -> None:
+    v = visit(browser, DESKTOP, lang="en-US")
+    page = login(v.page(), web.base, "fin", path="/revenue?lang=en")
+    today = fleet.NOW.date().isoformat()  # the page's clock is at noon of this day
+    page.fill("input[name=period]", today)
+    page.once("dialog", lambda d: d.accept())
+    with page.expect_navigation() as nav:
+        page.click("form[action='/revenue/run'] button[type=submit]")
+    assert nav.value.status == 422
+    assert "has not ended yet" in page.inner_text("main")
+    assert not (site.folder / "revenue" / today).exists()
+    page.fill("input[name=period]", today)
+    page.check("input[name=provisional]")
+    page.once("dialog", lambda d: d.accept())
+    with page.expect_navigation():
+        page.click("form[action='/revenue/run'] button[type=submit]")
+    assert page.url.endswith(f"/revenue/{today}"), page.inner_text("main")
+    assert "provisional" in page.inner_text("h1")
+    summary = json.loads((site.folder / "revenue" / today / "allocation.json").read_text())
+    assert summary["provisional"] is True
+    v.close()
