@@ -95,3 +95,30 @@ def test_english_on_request_and_chinese_by_default(browser, web: WebProcess) -> 
     page.goto(web.base + "/login")  # the choice is remembered (a cookie)
     assert "Log in" in page.inner_text("main")
     v.close()
+
+
+def test_headers_cookies_health_and_metrics(web: WebProcess) -> None:
+    import httpx
+
+    login_page = httpx.get(web.base + "/login")
+    h = login_page.headers
+    assert "script-src 'self'" in h["content-security-policy"]
+    assert "frame-ancestors 'none'" in h["content-security-policy"]
+    assert h["x-content-type-options"] == "nosniff" and h["x-frame-options"] == "DENY"
+    assert h["referrer-policy"] == "same-origin" and h["cache-control"] == "no-store"
+    assert "server" not in h
+    cookie = h["set-cookie"]
+    assert cookie.startswith("__Host-pvrelief-login=")
+    for flag in ("HttpOnly", "Secure", "SameSite=strict", "Path=/"):
+        assert flag in cookie
+    assert "Domain" not in cookie
+    assert "no-store" not in httpx.get(web.base + "/static/app.css").headers.get(
+        "cache-control", "")
+    assert httpx.get(web.base + "/healthz").text == "ok\n"
+    metrics = httpx.get(web.base + "/metrics").text
+    assert "pvrelief_logins_total" in metrics
+    assert 'pvrelief_web_dependency_up{dependency="influxdb"} 1' in metrics
+    # through a proxy (it adds X-Forwarded-For) neither answers
+    for path in ("/healthz", "/metrics"):
+        assert httpx.get(web.base + path, headers={"X-Forwarded-For": "203.0.113.9"}
+                         ).status_code == 404
