@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
@@ -159,8 +159,6 @@ def login_token(request: Request) -> str:
     site: Site = request.app.state.site
     return request.cookies.get(cookie_name(site, "pvrelief-login")) or secrets.token_urlsafe(32)
 
-
-Handler = Callable[[Request], Awaitable[Response]]
 
 
 def redirect(to: str) -> RedirectResponse:

@@ -30,7 +30,7 @@ from config.profiles import ProfileRegistry
 from config.schema import Config, Plant
 from influx import names
 from influx.client import InfluxClient
-from influx.influxql import quote_ident
+from influx.influxql import quote_ident, quote_literal
 
 PR_REFERENCE = 0.8
 WINDOW_NS = 2 * 86_400 * 10**9
@@ -185,8 +185,6 @@ def plants_now(client: InfluxClient, config: Config, registry: ProfileRegistry,
 def around(client: InfluxClient, plant: str, device: str, measurement: str, field_name: str,
            start_ns: int, end_ns: int) -> list[tuple[int, float]]:
     """(time ns, value) of one field of one device in [start, end], for a small chart."""
-    from influx.influxql import quote_literal
-
     q = (f"SELECT {quote_ident(field_name)} FROM {quote_ident(measurement)} "
          f"WHERE {quote_ident(names.PLANT)} = {quote_literal(plant)} AND "
          f"{quote_ident(names.DEVICE)} = {quote_literal(device)} AND time >= {start_ns} AND "
