@@ -1,6 +1,7 @@
 """The collector: config -> sources -> stages -> sinks, and nothing else.
 
     ModbusSource --emit--> Pipeline: plausibility -> counters -> (alarms) --> InfluxSink, ...
+    Dlt645Source --emit--/
 
 ``Collector`` owns the lifecycle: sinks start first and close last, so nothing a source
 emits finds a sink that is not ready, and a stop never loses what was accepted. A new source,
@@ -19,6 +20,7 @@ from collector.pipeline.stages import Pipeline, Stage
 from collector.sinks.base import Sink
 from collector.sinks.influx import InfluxSink
 from collector.sources.base import Emit, Source
+from collector.sources.dlt645.source import Dlt645Source, has_dlt645
 from collector.sources.modbus.source import ModbusSource
 from collector.sources.polling import STOP_TIMEOUT_S, DevicePoller, PolledSource, PollHook
 from config.profiles import ProfileRegistry, load_registry
@@ -30,7 +32,10 @@ log = logging.getLogger(__name__)
 
 def build_sources(config: Config, registry: ProfileRegistry, clock: Clock, emit: Emit,
                   on_poll: PollHook | None = None) -> list[Source]:
-    return [ModbusSource(config, registry, clock, emit, on_poll)]
+    sources: list[Source] = [ModbusSource(config, registry, clock, emit, on_poll)]
+    if has_dlt645(config):
+        sources.append(Dlt645Source(config, clock, emit, on_poll))
+    return sources
 
 
 def build_stages(config: Config, registry: ProfileRegistry) -> list[Stage]:

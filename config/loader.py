@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from config.dlt645_checks import raw_problems as dlt645_problems
 from config.errors import ConfigError
 from config.profiles import ProfileRegistry, load_registry
 from config.schema import (
@@ -191,10 +192,11 @@ def _cross_check(plants: list[tuple[Loc, dict[str, Any]]], data: dict[str, Any],
             for di, dev in _items(gw, "devices"):
                 devices += _expanded((*gloc, "devices", di), dev, host, port, gid)
     _check_devices(devices, gw_at, report)
+    meters = dlt645_problems(plants, devices, first_gw, gw_at, data, report)
     sim = data.get("simulator")
     for fi, fault in _items(sim, "faults"):
         name = fault.get("device")
-        if isinstance(name, str) and name not in {d.id for d in devices}:
+        if isinstance(name, str) and name not in {d.id for d in devices} | meters:
             report(("simulator", "faults", fi, "device"), f"no device {name!r} in this config")
 
 

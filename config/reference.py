@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from config.dlt645_schema import Dlt645Gateway, Dlt645Meter
 from config.influx import InfluxSettings
 from config.mqtt import MqttSettings
 from config.schema import (
@@ -41,6 +42,8 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("a device (`plants[].devices[]`)", Device),
     ("a gateway (`plants[].gateways[]`)", Gateway),
     ("a device behind a gateway (`gateways[].devices[]`)", GatewayDevice),
+    ("a DL/T 645 gateway (`plants[].dlt645_gateways[]`)", Dlt645Gateway),
+    ("a DL/T 645 meter (`dlt645_gateways[].meters[]`)", Dlt645Meter),
 ]
 
 
@@ -57,7 +60,8 @@ def _name(annotation: Any) -> str:
     text = str(annotation).replace("typing.", "").replace("NoneType", "None")
     for prefix in ("<class '", "'>"):
         text = text.replace(prefix, "")
-    for mod in ("config.secrets.", "config.schema.", "config.simulator_settings.", "pathlib.",
+    for mod in ("config.secrets.", "config.schema.", "config.simulator_settings.",
+                "config.dlt645_schema.", "pathlib.",
                 "datetime.", "pydantic.networks."):
         text = text.replace(mod, "")
     return text

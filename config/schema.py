@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from config.dlt645_checks import model_problems as dlt645_problems
+from config.dlt645_schema import Dlt645Gateway
 from config.influx import InfluxSettings
 from config.mqtt import MqttSettings
 from config.simulator_settings import FaultSpec, SimulatorSettings
@@ -169,6 +171,10 @@ class Plant(Strict):
         default_factory=list,
         description="Modbus TCP gateways of this plant, each with many unit ids",
     )
+    dlt645_gateways: list[Dlt645Gateway] = Field(
+        default_factory=list,
+        description="serial-to-TCP gateways with DL/T 645-2007 meters on their RS485 bus",
+    )
     _all: list[Device] = PrivateAttr(default_factory=list)
 
     @field_validator("timezone")
@@ -203,6 +209,8 @@ class Plant(Strict):
             d.host, d.port = new.get((d.host, d.port), (d.host, d.port))
         for g in self.gateways:
             g.host, g.port = new.get((g.host, g.port), (g.host, g.port))
+        for s in self.dlt645_gateways:
+            s.host, s.port = new.get((s.host, s.port), (s.host, s.port))
         self._resolve()
 
 
@@ -272,7 +280,9 @@ class Config(Strict):
 
     def endpoints(self) -> list[tuple[str, int]]:
         """Every distinct host:port that devices or gateways sit at, in config order."""
-        return list(dict.fromkeys((d.host, d.port) for _, d in self.devices()))
+        return list(dict.fromkeys([*((d.host, d.port) for _, d in self.devices()),
+                                   *((g.host, g.port) for p in self.plants()
+                                     for g in p.dlt645_gateways)]))
 
     def move_endpoints(self, new: dict[tuple[str, int], tuple[str, int]]) -> None:
         """Move every device and gateway at a (host, port) in ``new`` to its new address."""
@@ -319,8 +329,9 @@ class Config(Strict):
                 else:
                     seen_addr[addr] = d.id
         problems += self._gateway_problems()
+        meters = dlt645_problems(self, seen_devices, problems.append)
         for i, f in enumerate(self.simulator.faults):
-            if f.device not in seen_devices:
+            if f.device not in seen_devices | meters:
                 problems.append(f"simulator.faults[{i}]: no device {f.device!r}")
         return problems
 

@@ -11,7 +11,7 @@ from config.strict import Id, Strict
 
 MODBUS_EXCEPTIONS = {1, 2, 3, 4, 5, 6, 7, 8, 10, 11}
 FaultKind = Literal["no_answer", "slow_answer", "exception", "fault_code", "counter_reset",
-                    "string_loss", "stuck_value"]
+                    "string_loss", "stuck_value", "bad_checksum", "error_reply"]
 
 
 class FaultSpec(Strict):
@@ -31,7 +31,8 @@ class FaultSpec(Strict):
     until: float | datetime | None = Field(None, description="end (same forms); none: to the end")
     delay_s: float = Field(1.0, ge=0, le=600, description="slow_answer: real seconds")
     code: int | None = Field(None, ge=0, le=65535,
-                             description="exception: Modbus code; fault_code: vendor code")
+                             description="exception: Modbus code; fault_code: vendor code; "
+                                         "error_reply: the DL/T 645 error byte")
     every: int = Field(1, ge=1, le=1000, description="exception: every n-th request only")
     field: str | None = Field(None, description="counter_reset/stuck_value: canonical field")
     value: float = Field(0.0, ge=0, description="counter_reset: what the counter reads")
@@ -47,11 +48,16 @@ class FaultSpec(Strict):
 
     @model_validator(mode="after")
     def _needs_code(self) -> FaultSpec:
+        if self.kind == "error_reply" and self.code is None:
+            raise ValueError("an error_reply fault needs code (the DL/T 645 error byte)")
         if self.kind in ("exception", "fault_code") and self.code is None:
             raise ValueError(f"a {self.kind} fault needs code")
         if self.kind == "exception" and self.code not in MODBUS_EXCEPTIONS:
             raise ValueError(f"code {self.code} is no Modbus exception code "
                              f"({', '.join(map(str, sorted(MODBUS_EXCEPTIONS)))})")
+        if self.kind == "error_reply" and not 1 <= (self.code or 0) <= 0x7F:
+            raise ValueError(f"code {self.code} is no DL/T 645 error byte (1-127: bit 0 other "
+                             "error, 1 no requested data, 2 unauthorised, ...)")
         if self.kind == "stuck_value" and self.field is None:
             raise ValueError("a stuck_value fault needs field (e.g. p_ac_w)")
         return self

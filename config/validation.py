@@ -29,7 +29,8 @@ def owner(data: Any, loc: Loc) -> str:
             kind = loc[i - 1]
             label = {"plants": "plant", "devices": "device", "villages": "village",
                      "townships": "township", "counties": "county",
-                     "gateways": "gateway"}.get(str(kind))
+                     "gateways": "gateway", "dlt645_gateways": "gateway",
+                     "meters": "meter"}.get(str(kind))
             if label:
                 names.append(f"{label} {node['id']!r}")
     return ", ".join(names)

@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "pvrelief.cmd_devices",
     "pvrelief.cmd_allocate",
     "pvrelief.cmd_grafana",
+    "pvrelief.cmd_lineloss",
     "pvrelief.cmd_web",
 )
 

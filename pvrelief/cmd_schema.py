@@ -11,11 +11,13 @@ from pathlib import Path
 
 import typer
 
+from config.dlt645_identifiers import CatalogSpec
 from config.profiles import ProfileSpec
 from config.schema import Config
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "config" / "jsonschema"
-MODELS = {"pvrelief.schema.json": Config, "profile.schema.json": ProfileSpec}
+MODELS = {"pvrelief.schema.json": Config, "profile.schema.json": ProfileSpec,
+          "dlt645-identifiers.schema.json": CatalogSpec}
 
 
 def render(name: str) -> str:

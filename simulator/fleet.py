@@ -16,6 +16,7 @@ import numpy as np
 from config.profiles import ProfileRegistry, load_registry
 from config.schema import Config, Plant
 from simulator.devices import SimInverter, SimMeter
+from simulator.dlt645_fleet import Dlt645Fleet
 from simulator.faults import FaultInjector
 from simulator.modbus_server import STOP_TIMEOUT_S, SimServer, UnitBehaviour
 from simulator.physics import PlantPhysics, ac_power_kw, dc_power_kw
@@ -134,7 +135,10 @@ class Fleet:
             for s in self.servers for unit, dev in s.context.units.items()}
         start_ns = (int(sim.start.timestamp() * 1e9) if sim.start is not None
                     else clock.now_ns())
-        self.faults = FaultInjector(sim.faults, self.devices, self.behaviour, start_ns)
+        # DL/T 645 meters sit on gateways of their own and take their own faults
+        self.dlt645 = Dlt645Fleet(config, start_ns)
+        self.faults = FaultInjector([f for f in sim.faults if f.device in self.devices],
+                                    self.devices, self.behaviour, start_ns)
         self._last_ns: int | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -147,6 +151,7 @@ class Fleet:
                 catch_up_day(sp, t_ns)
         self._last_ns = t_ns
         self.faults.apply(t_ns)
+        self.dlt645.apply_faults(t_ns)
         sleepers = self.config.simulator.inverters_sleep_at_night
         for sp in self.plants:
             # daily counters reset at the plant's local midnight (00:00 in Asia/Shanghai is
@@ -168,6 +173,7 @@ class Fleet:
                     self.behaviour[inv.id].dead = inv.id in self.faults.silenced or (
                         sleepers and inv.p_ac_w <= 0.0)
             total = sum(i.p_ac_w for i in sp.inverters)
+            self.dlt645.advance(sp.plant.id, dt, total, t_ns)
             for m in sp.meters:
                 m.advance(dt, total, t_ns)
                 if m.id in self.faults.touched:
@@ -184,6 +190,7 @@ class Fleet:
         self.step(self.clock.now_ns())
         for s in self.servers:
             await s.start()
+        await self.dlt645.start()
         self._task = asyncio.create_task(self._run(), name="fleet-physics")
         log.info("simulating %d devices on %d endpoints", len(self.devices), len(self.servers))
 
@@ -197,6 +204,7 @@ class Fleet:
         self.step(self.clock.now_ns())  # ground truth up to the moment we stop
         for s in self.servers:
             await s.stop()
+        await self.dlt645.stop()
 
     async def __aenter__(self) -> Fleet:
         await self.start()
@@ -214,6 +222,7 @@ class Fleet:
             else:
                 out[dev_id] = {"e_export_kwh": d.e_export_wh / 1000.0,
                                "e_import_kwh": d.e_import_wh / 1000.0, "p_w": d.p_w}
+        out.update(self.dlt645.ground_truth())
         return out
 
     def function_codes(self) -> dict[int, int]:

@@ -280,6 +280,10 @@ def device_ratings(config: Config, registry: ProfileRegistry) -> dict[str, Ratin
             else:
                 kw = max(share, (profile.rated_kw_ac if profile else None) or 0.0)
             out[d.id] = Rating(kw, plant.timezone, plant.commissioned)
+        for gw in plant.dlt645_gateways:  # settlement meters: the plant's AC, plus margin
+            for m in gw.meters:
+                out[m.id] = Rating(plant.capacity_kw_ac * METER_HEADROOM, plant.timezone,
+                                   plant.commissioned)
     return out
 
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
-import itertools
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -30,6 +28,7 @@ from pymodbus.pdu import ExceptionResponse
 
 from collector.errors import DeviceException, DeviceTimeout, SourceError
 from collector.sources.modbus.plan import Read
+from collector.sources.prioritylock import LOW_PRIORITY_GRACE_S, PriorityLock
 
 log = logging.getLogger(__name__)
 # pymodbus logs every unanswered request at ERROR; a sleeping inverter is not an error, and
@@ -37,9 +36,6 @@ log = logging.getLogger(__name__)
 logging.getLogger("pymodbus.logging").setLevel(logging.CRITICAL)
 
 DEVICE_BUSY = 6
-# How long a failing device lets healthy ones due at the same instant queue before it asks:
-# the timers of one slot fire within a few ms of each other, even on a loaded machine.
-LOW_PRIORITY_GRACE_S = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,36 +44,6 @@ class EndpointOptions:
     pause_after_connect_s: float = 0.0
     pause_between_requests_s: float = 0.0
     close_after_cycle: bool = False
-
-
-class _PriorityLock:
-    """An asyncio lock that hands over to waiting healthy devices before failing ones."""
-
-    def __init__(self) -> None:
-        self._held = False
-        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
-        self._seq = itertools.count()
-
-    async def acquire(self, low: bool) -> None:
-        if not self._held and not self._waiters:
-            self._held = True
-            return
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiters, (1 if low else 0, next(self._seq), fut))
-        try:
-            await fut
-        except asyncio.CancelledError:
-            if fut.done() and not fut.cancelled():
-                self.release()  # handed the lock just as we were cancelled: pass it on
-            raise
-
-    def release(self) -> None:
-        while self._waiters:
-            _, _, fut = heapq.heappop(self._waiters)
-            if not fut.done():
-                fut.set_result(None)  # the lock passes straight to this waiter
-                return
-        self._held = False
 
 
 class ModbusEndpoint:
@@ -89,7 +55,7 @@ class ModbusEndpoint:
         self.label = name or f"{host}:{port}"
         self._client = AsyncModbusTcpClient(host, port=port, timeout=self.timeout_s, retries=0,
                                             reconnect_delay=0)
-        self._lock = _PriorityLock()
+        self._lock = PriorityLock()
         self._last_request_end = 0.0
         self.connects = 0  # successful connects; close_after_cycle makes one per cycle
         self.busy_retries = 0
