@@ -47,7 +47,7 @@ def test_every_page_at_phone_and_desktop_width_loads_nothing_from_outside(
             # no page is wider than the phone: only tables may scroll, inside their frame
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= size["viewport"]["width"], (name, size_name, width)
-            page.screenshot(path=str(out / f"{name}-{size_name}.png"), full_page=True)
+            page.screenshot(path=str(out / f"{name}-{size_name}.png"), full_page=True, scale="css")
             assert v.requests, "the request log recorded nothing"
             assert v.outside(web.base) == [], (name, v.outside(web.base))
             v.close()
