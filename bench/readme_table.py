@@ -21,6 +21,7 @@ def _load(name: str) -> dict:
 def render() -> str:
     sink = _load("sink.json")
     alloc = _load("allocator.json")
+    alarms = _load("alarms.json")
     pinned, shared = sink["pinned"], sink["shared_cores"]
     rows = [
         "| benchmark | pvrelief | baseline (same run) | ratio | target |",
@@ -54,6 +55,14 @@ def render() -> str:
         f"(median of {len(gw['rounds'])} runs, worst {gw['added_share_of_interval_max']:+.1%}) | "
         f"their lateness before it died ({first['live_lateness_before_ms']:.0f} ms in run 1) | "
         f"— | < 10 % |")
+    rows.append(
+        f"| alarm stage per reading, {alarms['devices']:,} devices (SUN2000, 8 strings) | "
+        f"{alarms['alarms_us_per_reading']:.0f} µs | counter guard "
+        f"{alarms['counters_us_per_reading']:.0f} µs | "
+        f"{alarms['alarms_vs_counters']:.1f}× | — |")
+    rows.append(
+        f"| alarm timer, one tick over {alarms['devices']:,} devices | "
+        f"{alarms['tick_ms']:.1f} ms | — | — | — |")
     return "\n".join([BEGIN, *rows, END])
 
 

@@ -1,6 +1,6 @@
 """The collector: config -> sources -> stages -> sinks, and nothing else.
 
-    ModbusSource --emit--> Pipeline: plausibility -> counters -> (alarms) --> InfluxSink, ...
+    ModbusSource --emit--> Pipeline: plausibility -> counters -> alarms --> InfluxSink, ...
     Dlt645Source --emit--/
 
 ``Collector`` owns the lifecycle: sinks start first and close last, so nothing a source
@@ -13,10 +13,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from alarms.stage import AlarmStage
 from collector.metrics import Metrics
 from collector.pipeline.counters import CounterStage, device_ratings
 from collector.pipeline.plausibility import PlausibilityStage
-from collector.pipeline.stages import Pipeline, Stage
+from collector.pipeline.stages import Pipeline, RunningStage, Stage
 from collector.sinks.base import Sink
 from collector.sinks.influx import InfluxSink
 from collector.sources.base import Emit, Source
@@ -39,9 +40,13 @@ def build_sources(config: Config, registry: ProfileRegistry, clock: Clock, emit:
 
 
 def build_stages(config: Config, registry: ProfileRegistry) -> list[Stage]:
-    """The stages in their order: plausibility, then the counter guard (then alarms)."""
+    """The stages in their order: plausibility, the counter guard, alarms."""
     ratings = device_ratings(config, registry)
-    return [PlausibilityStage(ratings), CounterStage(ratings)]
+    counters = CounterStage(ratings)
+    stages: list[Stage] = [PlausibilityStage(ratings), counters]
+    if config.alarms.enabled:
+        stages.append(AlarmStage(config, registry, counters))
+    return stages
 
 
 def build_sinks(config: Config, metrics: Metrics) -> list[Sink]:
@@ -59,6 +64,7 @@ class Collector:
         self.pipeline = Pipeline(build_stages(config, registry), sinks)
         self.sources = build_sources(config, registry, self.clock, self.pipeline.put, on_poll)
         self._started: list[Sink] = []
+        self._running: list[RunningStage] = []
 
     @property
     def pollers(self) -> list[DevicePoller]:
@@ -71,11 +77,21 @@ class Collector:
         assert isinstance(stage, CounterStage)
         return stage
 
+    @property
+    def alarms(self) -> AlarmStage:
+        stage = self.pipeline.stage("alarms")
+        assert isinstance(stage, AlarmStage)
+        return stage
+
     async def start(self) -> None:
         try:
             for sink in self.pipeline.sinks:
                 await sink.start()
                 self._started.append(sink)
+            for stage in self.pipeline.stages:
+                if isinstance(stage, RunningStage):
+                    await stage.start(self.pipeline, self.clock)
+                    self._running.append(stage)
             for source in self.sources:
                 await source.start()
         except BaseException:
@@ -90,6 +106,13 @@ class Collector:
                 await source.stop(timeout_s)
             except Exception as e:
                 log.error("stopping source %s failed: %r", source.name, e)
+                first = first or e
+        while self._running:  # their last readings still find the sinks open
+            stage = self._running.pop()
+            try:
+                await stage.stop()
+            except Exception as e:
+                log.error("stopping stage %s failed: %r", stage.name, e)
                 first = first or e
         while self._started:
             sink = self._started.pop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from config.alarm_settings import AlarmSettings, KpiSettings
 from config.dlt645_checks import model_problems as dlt645_problems
 from config.dlt645_schema import Dlt645Gateway
 from config.influx import InfluxSettings
@@ -259,8 +261,17 @@ class Config(Strict):
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     collector: CollectorSettings = Field(default_factory=CollectorSettings)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
+    state_dir: Path | None = Field(
+        None, description="alarm state (SQLite, 0700); default: state/ beside the spool folder")
+    alarms: AlarmSettings = Field(default_factory=AlarmSettings)
+    kpi: KpiSettings = Field(default_factory=KpiSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     counties: list[County] = Field(default_factory=list)
+
+    @property
+    def state_path(self) -> Path:
+        """The state folder: ``state_dir``, or ``state`` beside ``influxdb.spool_dir``."""
+        return self.state_dir or self.influxdb.spool_dir.parent / "state"
 
     def plants(self) -> list[Plant]:
         out: list[Plant] = []

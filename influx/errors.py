@@ -48,3 +48,7 @@ class Refused(InfluxError):
 
 class LineProtocolError(InfluxError, ValueError):
     """A measurement, tag, field name or value that line protocol cannot represent."""
+
+
+# What a command that only reads (pvrelief alarms show, pvrelief kpi) catches: any of the above.
+QueryError = InfluxError

@@ -16,6 +16,9 @@ or tag value with a backslash at its end or before ``\``, ``,``, ``=`` or a spac
 written so that every server stores it as given, and is refused (LineProtocolError), as are
 empty names and values and line breaks. Ids from the config are a safe alphabet.
 
+A Reading's ``text`` entries are string fields and its ``tags`` are tags after plant, device
+and village (alarm transitions use both).
+
 Speed matters: the sink encodes every reading on the collector's one event loop. Most readings
 are all-good numbers without status or faults, so those take a fast path: one ``%`` format per
 line from a template cached per (measurement, tags, field names), which costs little more than
@@ -193,9 +196,14 @@ def _general_line(r: Reading, div: int) -> str | None:
         parts.append(f"{_STATUS}={string_value(r.status)}")
     if r.faults is not None:  # "" when none is active: last(faults) must show a fault clear
         parts.append(f"{_FAULTS}={string_value(','.join(map(str, r.faults)))}")
+    parts += [f"{_fkey(name)}={string_value(value)}" for name, value in r.text.items()]
     if not parts:
         return None
-    return f"{_prefix(r)} {','.join(parts)} {r.ts_ns // div}"
+    prefix = _prefix(r)
+    if r.tags:  # sorted, as InfluxDB stores them; empty values are not tags
+        prefix += "".join(f",{tag_key(k)}={tag_value(v)}" for k, v in sorted(r.tags.items())
+                          if v)
+    return f"{prefix} {','.join(parts)} {r.ts_ns // div}"
 
 
 def _unwritable_reading(r: Reading, e: LineProtocolError) -> None:
@@ -215,7 +223,7 @@ def _lines(readings: Iterable[Reading], div: int) -> list[str]:
     for r in readings:
         fields = r.fields
         try:
-            if fields and not r.quality:
+            if fields and not r.quality and not r.tags and not r.text:
                 values = fields.values()
                 try:
                     total = sum(values)  # TypeError for None (or anything not a number)

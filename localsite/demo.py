@@ -26,6 +26,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from alarms.demo import add_demo_faults
+from alarms.demo import report as report_alarms
 from collector.reading import Reading
 from collector.runner import Collector
 from collector.sinks.base import CallbackSink
@@ -123,10 +125,11 @@ async def simulate_day(cfg: Config, server: InfluxServer, console: Console,
     start = sim.start or datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     # Begin a little before the day and end a little after it, so the meters are read on both
     # sides of each local midnight, as the allocator needs to difference the counters.
+    registry = load_registry()  # before the clock runs: at 1440x the margin is 0.6 s real
     clock = Clock.starting(start - MARGIN, sim.speed)
     start_ns = clock.sim_start_ns
     stop_ns = start_ns + int((DAY_S + 2 * MARGIN.total_seconds()) * 1e9)
-    fleet = Fleet(cfg, clock)
+    fleet = Fleet(cfg, clock, registry)
     sink = InfluxSink(cfg.influxdb)
     accepted = 0
 
@@ -134,7 +137,7 @@ async def simulate_day(cfg: Config, server: InfluxServer, console: Console,
         nonlocal accepted
         accepted += len(readings)
 
-    collector = Collector(cfg, [sink, CallbackSink(count)], clock)
+    collector = Collector(cfg, [sink, CallbackSink(count)], clock, registry)
     t0 = time.monotonic()
     completed = False
     # whatever happens (Ctrl-C, a port taken, InfluxDB gone), stop what was started: the
@@ -228,6 +231,8 @@ def run_demo(cfg: Config, var: Path = DEFAULT_VAR / "demo", keep_running: bool =
         moved = use_free_ports(cfg)
         cfg.influxdb.url = HttpUrl(server.url)
         cfg.influxdb.spool_dir = var / "spool"
+        faults = add_demo_faults(cfg)  # alarm state goes to var/state, beside the spool
+        console.print("Faults injected for the alarms: " + "; ".join(faults))
         console.print(f"InfluxDB {server.url} (data in {var / 'influxdb'}), "
                       f"database [bold]{cfg.influxdb.database}[/]")
         n_dev = len(cfg.devices())
@@ -253,6 +258,7 @@ def run_demo(cfg: Config, var: Path = DEFAULT_VAR / "demo", keep_running: bool =
                       f"in {elapsed:.0f} s.")
         day = (cfg.simulator.start or datetime.now(UTC)).date().isoformat()
         out = var / "allocation"
+        report_alarms(cfg, console, date.fromisoformat(day))
         allocate_demo_day(console, allocation_config, day, out, server.url,
                           cfg.influxdb.database)
         print_line_loss(console, cfg, date.fromisoformat(day))

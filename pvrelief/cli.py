@@ -35,6 +35,8 @@ COMMAND_MODULES = (
     "pvrelief.cmd_allocate",
     "pvrelief.cmd_grafana",
     "pvrelief.cmd_lineloss",
+    "pvrelief.cmd_alarms",
+    "pvrelief.cmd_kpi",
     "pvrelief.cmd_web",
 )
 
