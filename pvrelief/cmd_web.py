@@ -15,15 +15,20 @@ users = typer.Typer(help="Accounts of the web page (stored in the state database
 def _accounts(config: Path):  # type: ignore[no-untyped-def]
     from config.errors import ConfigError
     from config.loader import load_config
+    from statedb.db import connect
+    from statedb.errors import StateError
     from web.accounts import Accounts
-    from web.state import connect, state_dir_of
 
     try:
         cfg = load_config(config)
     except ConfigError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from e
-    return Accounts(connect(state_dir_of(cfg)))
+    try:
+        return Accounts(connect(cfg.state_path))
+    except StateError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from e
 
 
 def _password(stdin: bool) -> str:

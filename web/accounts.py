@@ -1,5 +1,8 @@
 """Accounts, sessions and login throttling, in the state database beside the alarms.
 
+Their tables are migration 2 of the state database (statedb/migrations.py, ``WEB_V2``), so
+they live in the same SQLite file as the alarm state and move with its migrations.
+
 Roles: ``technician`` (alarms, plants), ``finance`` (plants, revenue), ``admin`` (all). Accounts
 are made from the CLI (``pvrelief users``), never from the page, so a stolen session cannot
 make itself a new account.
@@ -35,34 +38,6 @@ WINDOW_S = 15 * 60.0  # failures older than this are forgotten
 MAX_DELAY_S = 15 * 60.0
 ADDRESS_FACTOR = 4
 TOUCH_EVERY_S = 30.0  # last_seen is written at most this often per session
-
-# The web tables, a migration of the state database (statedb/migrations.py applies them).
-SCHEMA = (
-    """CREATE TABLE users (
-        name TEXT PRIMARY KEY,
-        role TEXT NOT NULL CHECK (role IN ('technician', 'finance', 'admin')),
-        password TEXT NOT NULL,
-        created REAL NOT NULL,
-        disabled INTEGER NOT NULL DEFAULT 0
-    )""",
-    # token_hash: SHA-256 of the cookie's token; the token itself is never stored
-    """CREATE TABLE sessions (
-        token_hash TEXT PRIMARY KEY,
-        user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
-        csrf TEXT NOT NULL,
-        created REAL NOT NULL,
-        last_seen REAL NOT NULL
-    )""",
-    "CREATE INDEX sessions_user ON sessions(user)",
-    # key: 'name:<user name>' or 'addr:<client address>'
-    """CREATE TABLE login_failures (
-        key TEXT PRIMARY KEY,
-        failures INTEGER NOT NULL,
-        last REAL NOT NULL,
-        locked_until REAL NOT NULL DEFAULT 0
-    )""",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class User:

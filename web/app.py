@@ -14,11 +14,11 @@ from starlette.staticfiles import StaticFiles
 from config.profiles import load_registry
 from config.schema import Config
 from timebase.clock import Clock
-from web import routes_auth, routes_health, routes_plants, routes_revenue
+from web import routes_alarms, routes_auth, routes_health, routes_plants, routes_revenue
 from web.http import SecurityHeaders, current_session
 from web.render import page
 from web.site import PACKAGE, Site
-from web.state import StateDB, state_dir_of
+from web.state import StateDB
 
 
 def allocation_facts(allocation: Path | None) -> tuple[dict[str, str], str]:
@@ -34,7 +34,7 @@ def allocation_facts(allocation: Path | None) -> tuple[dict[str, str], str]:
 
 def build_site(config: Config, clock: Clock | None = None) -> Site:
     s = config.web
-    state = StateDB(state_dir_of(config), {
+    state = StateDB(config.state_path, {
         "idle_s": s.session_idle_minutes * 60.0, "max_age_s": s.session_max_hours * 3600.0,
         "failures": s.login_failures, "delay_s": s.login_delay_s})
     meters, timezone = allocation_facts(s.allocation)
@@ -59,6 +59,9 @@ def create_app(site: Site) -> Starlette:
         Route("/login", routes_auth.login_form, methods=["GET"]),
         Route("/login", routes_auth.login, methods=["POST"]),
         Route("/logout", routes_auth.logout, methods=["POST"]),
+        Route("/alarms", routes_alarms.alarms),
+        Route("/alarms/{id}", routes_alarms.alarm),
+        Route("/alarms/{id}/ack", routes_alarms.acknowledge, methods=["POST"]),
         Route("/plants", routes_plants.plants),
         Route("/plants/{plant}", routes_plants.plant),
         Route("/revenue", routes_revenue.revenue),

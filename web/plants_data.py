@@ -6,8 +6,9 @@ counter before and since local midnight. So the page costs four queries whatever
 size, not one per device.
 
 - **Power now**: the sum of the inverters' latest ``p_ac_w`` among those online.
-- **Expected**: clear-sky irradiance on the plant's plane (pvlib, Ineichen) x its DC capacity
-  x a performance ratio of 0.8: what a clean, healthy plant would make under a clear sky now.
+- **Expected**: clear-sky irradiance on the plant's plane (pvlib, Ineichen; kpi/expected.py,
+  the generation-capability KPI's formula) x its DC capacity x ``kpi.pr_reference`` (0.8),
+  capped at its AC capacity: what a clean, healthy plant would make under a clear sky now.
 - **Energy today**: the settlement meter's ``e_export_kwh`` now minus its last reading at or
   before local midnight, as the allocator counts a day. The settlement meter is the plant's
   ``meter`` in the allocation inputs, else the plant's only meter.
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import math
-import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
@@ -31,6 +31,7 @@ from config.schema import Config, Plant
 from influx import names
 from influx.client import InfluxClient
 from influx.influxql import quote_ident, quote_literal
+from kpi.expected import Geometry, clear_sky_poa
 
 PR_REFERENCE = 0.8
 WINDOW_NS = 2 * 86_400 * 10**9
@@ -106,29 +107,17 @@ def local_midnight_ns(now_ns: int, tz: str) -> int:
     return int(datetime.combine(today, time(), zone).timestamp()) * 10**9
 
 
-def expected_kw(plant: Plant, minute_ns: int) -> float:
-    """Clear-sky expected AC power at the plant for the minute starting ``minute_ns``."""
-    return _expected_kw(plant.latitude, plant.longitude, plant.altitude_m, plant.tilt_deg,
-                        plant.azimuth_deg, plant.capacity_kwp_dc, plant.capacity_kw_ac,
-                        minute_ns)
+def expected_kw(plant: Plant, minute_ns: int, pr: float = PR_REFERENCE) -> float:
+    """Clear-sky expected AC power at the plant for the minute starting ``minute_ns``: the
+    KPIs' formula (kpi/expected.py) for one minute, capped at the AC capacity."""
+    return _expected_kw(Geometry.of(plant), plant.capacity_kw_ac, minute_ns, pr)
 
 
 @functools.lru_cache(maxsize=4096)
-def _expected_kw(latitude: float, longitude: float, altitude_m: float, tilt_deg: float,
-                 azimuth_deg: float, kwp: float, kw_ac: float, minute_ns: int) -> float:
-    import pandas as pd  # heavy: only when the Plants page is first asked for
-    import pvlib
-
-    warnings.filterwarnings("ignore", message=".*dayofyear.*")
-    at = pd.DatetimeIndex([pd.Timestamp(minute_ns + 30 * 10**9, unit="ns", tz="UTC")])
-    loc = pvlib.location.Location(latitude, longitude, "UTC", altitude_m)
-    sp = loc.get_solarposition(at)
-    cs = loc.get_clearsky(at, model="ineichen", solar_position=sp)
-    poa = pvlib.irradiance.get_total_irradiance(
-        tilt_deg, azimuth_deg, sp["apparent_zenith"], sp["azimuth"],
-        cs["dni"], cs["ghi"], cs["dhi"])["poa_global"].to_numpy()[0]
-    poa = 0.0 if not math.isfinite(poa) else max(0.0, float(poa))
-    return min(poa / 1000.0 * kwp * PR_REFERENCE, kw_ac)
+def _expected_kw(g: Geometry, kw_ac: float, minute_ns: int, pr: float) -> float:
+    poa = clear_sky_poa(g, minute_ns, minute_ns + 60 * 10**9)
+    w_m2 = float(poa[0]) if poa.size and math.isfinite(poa[0]) else 0.0
+    return min(w_m2 / 1000.0 * g.kwp * pr, kw_ac)
 
 
 def _num(value: object) -> float | None:
@@ -177,7 +166,8 @@ def plants_now(client: InfluxClient, config: Config, registry: ProfileRegistry,
                 energy = b - a
         any_fresh = any(x.online and x.kind == "inverter" for x in devices)
         out.append(PlantNow(plant, power / 1000 if any_fresh else None,
-                            expected_kw(plant, now_ns // (60 * 10**9) * 60 * 10**9),
+                            expected_kw(plant, now_ns // (60 * 10**9) * 60 * 10**9,
+                                        config.kpi.pr_reference),
                             energy, meter, online, expected_online, devices))
     return out
 

@@ -37,7 +37,7 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
     other = "en" if t.lang == "zh" else "zh"
     lang_href = "?" + urlencode([*query, ("lang", other)])
     body = site.env.get_template(template).render(
-        lang_href=lang_href, has_alarms=site.alarms is not None,
+        lang_href=lang_href,
         t=t, lang=t.lang, session=session, user=session.user if session else None,
         csrf=session.csrf if session else "", path=request.url.path,
         fen=fen, local_time=local_time, number=number, percent=percent,

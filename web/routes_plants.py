@@ -27,8 +27,11 @@ async def plants(request: Request) -> Response:
     await need(request, "technician", "finance")
     site = request.app.state.site
     rows, error = await site.state.run(_load, request)
+    open_alarms: dict[str, int] = {}
+    for a in await site.state.run(site.open_alarms):
+        open_alarms[a.plant] = open_alarms.get(a.plant, 0) + 1
     return page(request, "plants.html", plants=rows, error=error, bar=bar,
-                now_ns=site.clock.now_ns())
+                open_alarms=open_alarms, now_ns=site.clock.now_ns())
 
 
 async def plant(request: Request) -> Response:
@@ -39,5 +42,6 @@ async def plant(request: Request) -> Response:
         raise HTTPException(404)
     rows, error = await site.state.run(_load, request)
     found = [p for p in rows if p.plant.id == plant_id]
+    alarms = await site.state.run(site.open_alarms, plant_id)
     return page(request, "plant.html", p=found[0] if found else None,
-                error=error, bar=bar, plant_id=plant_id)
+                error=error, bar=bar, plant_id=plant_id, alarms=alarms)

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from alarms.model import Alarm
+from alarms.store import AlarmStore
 from config.profiles import ProfileRegistry
 from config.schema import Config
 from config.web_settings import WebSettings
@@ -40,7 +42,6 @@ class Site:
     metrics: WebMetrics = field(default_factory=WebMetrics)
     settlement: dict[str, str] = field(default_factory=dict)  # plant -> its settlement meter
     timezone: str = "Asia/Shanghai"  # the allocation inputs': their periods' days
-    alarms: object | None = None  # the alarm store, once the state database has one
 
     @property
     def settings(self) -> WebSettings:
@@ -53,6 +54,27 @@ class Site:
     def today(self) -> date:
         """The date by the page's clock where the allocation inputs live (Asia/Shanghai)."""
         return datetime.fromtimestamp(self.clock.now_ns() / 1e9, ZoneInfo(self.timezone)).date()
+
+    def timezone_of(self, plant: str) -> str:
+        return next((p.timezone for p in self.config.plants() if p.id == plant), self.timezone)
+
+    def device_kind(self, device: str) -> str | None:
+        """inverter or meter for a configured device; None for anything else."""
+        for _, d in self.config.devices():
+            if d.id == device:
+                return self.registry[d.profile].kind if d.profile in self.registry else None
+        return None
+
+    def alarm_store(self) -> AlarmStore:
+        return self.state.alarms()
+
+    def acknowledge(self, alarm_id: int, by: str, note: str) -> Alarm:
+        """Through ``AlarmStore.acknowledge``, as ``pvrelief alarms ack`` does, stamped by the
+        page's clock (the wall clock, or the simulator's in the demo and the tests)."""
+        return self.alarm_store().acknowledge(alarm_id, by, note, self.clock.now_ns())
+
+    def open_alarms(self, plant: str | None = None) -> list[Alarm]:
+        return self.alarm_store().query(plant=plant, active=True)
 
     def influx(self) -> InfluxClient:
         return InfluxClient(self.config.influxdb)

@@ -1,16 +1,14 @@
 """The state database as the page uses it: one connection per worker thread.
 
 Starlette runs blocking work (SQLite, scrypt, InfluxDB queries) in a thread pool; a SQLite
-connection must stay in the thread that made it, so each worker thread opens its own, lazily.
-The file is the collector's alarm state database (WAL: readers never wait, a writer waits its
-turn), found in the config's state folder.
+connection must stay in the thread that made it, so each worker thread opens its own, lazily,
+through statedb (the collector's alarm state database: a 0700 folder, a 0600 file, WAL, its
+migrations applied, the web tables among them). The page takes no collector lock: it writes
+only acknowledgements and its own tables, as the CLI does.
 """
 
 from __future__ import annotations
 
-import os
-import sqlite3
-import stat
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -18,41 +16,11 @@ from typing import TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
-from web.accounts import SCHEMA, Accounts
+from alarms.store import AlarmStore
+from statedb.db import connect
+from web.accounts import Accounts
 
 T = TypeVar("T")
-DB_NAME = "state.sqlite3"
-
-
-def state_dir_of(config: object) -> Path:
-    """The state folder: the config's ``state_dir``, else ``state`` beside the spool folder."""
-    explicit = getattr(config, "state_dir", None)
-    if explicit:
-        return Path(explicit)
-    return Path(config.influxdb.spool_dir).parent / "state"  # type: ignore[attr-defined]
-
-
-def connect(state_dir: Path) -> sqlite3.Connection:
-    """Open (creating 0700/0600 if needed) the state database with the web tables in it."""
-    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if stat.S_IMODE(state_dir.stat().st_mode) != 0o700:
-        os.chmod(state_dir, 0o700)
-    path = state_dir / DB_NAME
-    if not path.exists():
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    conn = sqlite3.connect(path, timeout=10.0, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'users'").fetchone() is None:
-            for sql in SCHEMA:
-                conn.execute(sql)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return conn
 
 
 class StateDB:
@@ -69,6 +37,12 @@ class StateDB:
         if found is None:
             found = self._local.accounts = Accounts(connect(self.state_dir),
                                                     **self._options)  # type: ignore[arg-type]
+        return found
+
+    def alarms(self) -> AlarmStore:
+        found = getattr(self._local, "alarms", None)
+        if found is None:
+            found = self._local.alarms = AlarmStore(self.state_dir)
         return found
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:

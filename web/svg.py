@@ -14,6 +14,14 @@ from zoneinfo import ZoneInfo
 W, H, PAD_L, PAD_R, PAD_T, PAD_B = 640, 220, 56, 12, 14, 28
 
 
+def compact(v: float) -> str:
+    """An axis label: 86400 -> '86.4k', 0.52 -> '0.52', 1.5e6 -> '1.5M'."""
+    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= limit:
+            return f"{v / limit:.3g}{suffix}"
+    return f"{v:.3g}"
+
+
 def line_chart(points: list[tuple[int, float]], label: str, tz: str,
                marker_ns: int | None = None, marker_label: str = "") -> str:
     if not points:
@@ -43,8 +51,10 @@ def line_chart(points: list[tuple[int, float]], label: str, tz: str,
         'xmlns="http://www.w3.org/2000/svg">',
         f'<rect x="{PAD_L}" y="{PAD_T}" width="{W - PAD_L - PAD_R}" '
         f'height="{H - PAD_T - PAD_B}" class="frame"/>',
-        f'<text x="{PAD_L - 4}" y="{PAD_T + 10}" class="axis" text-anchor="end">{hi:.4g}</text>',
-        f'<text x="{PAD_L - 4}" y="{H - PAD_B}" class="axis" text-anchor="end">{lo:.4g}</text>',
+        f'<text x="{PAD_L - 4}" y="{PAD_T + 10}" class="axis" text-anchor="end">'
+        f'{compact(hi)}</text>',
+        f'<text x="{PAD_L - 4}" y="{H - PAD_B}" class="axis" text-anchor="end">'
+        f'{compact(lo)}</text>',
         f'<text x="{PAD_L}" y="{H - 8}" class="axis">{hhmm(t0)}</text>',
         f'<text x="{W - PAD_R}" y="{H - 8}" class="axis" text-anchor="end">{hhmm(t1)}</text>',
         f'<text x="{(W + PAD_L) / 2:.0f}" y="{H - 8}" class="axis" text-anchor="middle">'

@@ -21,10 +21,10 @@ import httpx
 import pytest
 
 from localsite.servers import InfluxServer, free_port
+from statedb.db import connect
 from tests.waiting import wait_until_sync
 from tests.web import fleet
 from web.accounts import Accounts
-from web.state import connect
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]

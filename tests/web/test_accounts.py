@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from statedb.db import connect
 from web.accounts import Accounts
 from web.errors import AccountError, LoginRefused, LoginThrottled
 from web.passwords import hash_password, needs_rehash, verify_password
-from web.state import connect
 
 ROOT = Path(__file__).resolve().parents[2]
 PW = "a-long-enough-password"
