@@ -61,7 +61,8 @@ bench: venv system-deps
 # The README's screenshots of the web page, taken by its browser test (docs/screenshots/).
 screenshots: venv system-deps
 	PVRELIEF_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider \
-	  tests/web/test_browser_pages.py -k every_page
+	  tests/web/test_browser_pages.py tests/web/test_browser_alarms.py \
+	  -k "every_page or acknowledges_on_a_phone"
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache
