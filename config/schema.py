@@ -29,6 +29,7 @@ from config.influx import InfluxSettings
 from config.mqtt import MqttSettings
 from config.simulator_settings import FaultSpec, SimulatorSettings
 from config.strict import EntryId, Host, Id, Strict
+from config.web_settings import WebSettings
 
 __all__ = ["FaultSpec", "SimulatorSettings"]  # re-exported: part of the config model
 
@@ -277,6 +278,7 @@ class Config(Strict):
         None, description="alarm state (SQLite, 0700); default: state/ beside the spool folder")
     alarms: AlarmSettings = Field(default_factory=AlarmSettings)
     kpi: KpiSettings = Field(default_factory=KpiSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     counties: list[County] = Field(default_factory=list)
 
     @property

@@ -37,6 +37,7 @@ COMMAND_MODULES = (
     "pvrelief.cmd_lineloss",
     "pvrelief.cmd_alarms",
     "pvrelief.cmd_kpi",
+    "pvrelief.cmd_web",
 )
 
 for _name in COMMAND_MODULES:

@@ -61,8 +61,36 @@ ALARMS_V1 = (
     "CREATE INDEX outbox_pending ON outbox(channel, id) WHERE sent_at IS NULL",
 )
 
+WEB_V2 = (
+    # the web page's accounts (web/accounts.py); made by `pvrelief users`, never by the page
+    """CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('technician', 'finance', 'admin')),
+        password TEXT NOT NULL,
+        created REAL NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0
+    )""",
+    # token_hash: SHA-256 of the cookie's token; the token itself is never stored
+    """CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY,
+        user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+        csrf TEXT NOT NULL,
+        created REAL NOT NULL,
+        last_seen REAL NOT NULL
+    )""",
+    "CREATE INDEX sessions_user ON sessions(user)",
+    # wrong passwords per 'name:<user>' and per 'addr:<client address>', for throttling
+    """CREATE TABLE login_failures (
+        key TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        last REAL NOT NULL,
+        locked_until REAL NOT NULL DEFAULT 0
+    )""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "alarms, their transitions and the notification outbox", ALARMS_V1),
+    Migration(2, "web page: accounts, sessions and login failures", WEB_V2),
 )
 LATEST = MIGRATIONS[-1].version
 
