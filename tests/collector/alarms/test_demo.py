@@ -23,7 +23,7 @@ from localsite.demo import use_free_ports
 from localsite.servers import InfluxServer
 from tests.collector.alarms.rig import run
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "examples" / "gonghe.yaml"
+EXAMPLE = Path(__file__).resolve().parents[3] / "config" / "examples" / "gonghe.yaml"
 SIX_HOURS = 6 * 3600 + 15 * 60
 
 
