@@ -143,12 +143,15 @@ def edge_and_centre(modbus_port: int, broker_port: int, influx_url: str, db: str
     }
     mqtt: dict[str, Any] = {"host": "127.0.0.1", "reconnect_initial_s": 0.05,
                             "reconnect_max_s": 0.25, "keepalive_s": 5, "timeout_s": 2}
+    # each collector keeps its alarm state in a folder of its own (one collector per folder)
     edge = Config.model_validate(common | {
+        "state_dir": str(tmp / "state-edge"),
         "mqtt": mqtt | {"port": edge_port or broker_port, "client_id": "edge", "publish": {
             "spool_dir": str(tmp / "spool-edge"), "linger_s": 0.05, "batch_size": 50,
             "publish_timeout_s": 5, "close_timeout_s": 5}},
         "counties": [{"id": "c1", "townships": [{"id": "t1", "villages": [plant(False)]}]}]})
     centre = Config.model_validate(common | {
+        "state_dir": str(tmp / f"state-{centre_id}"),
         "mqtt": mqtt | {"port": broker_port, "client_id": centre_id,
                         "subscriptions": [{"topic": "pvrelief/+/+/+/reading",
                                            "mapping": "pvrelief"}]},

@@ -34,6 +34,7 @@ def site(mosquitto: MosquittoServer, influx: InfluxServer, db: str, spool: Path,
          client_id: str) -> dict[str, Any]:
     return {
         "site": {"id": "s1"},
+        "state_dir": str(spool.parent / f"state-{client_id}"),  # one collector per folder
         "influxdb": {"url": influx.url, "database": db, "linger_s": 0.2,
                      "spool_dir": str(spool)},
         "mqtt": {"host": "127.0.0.1", "port": mosquitto.port, "client_id": client_id,
