@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from alarms.stage import AlarmStage
+from collector.alarms.stage import AlarmStage
 from collector.pipeline.counters import CounterStage, device_ratings
 from collector.reading import Reading
 from config.profiles import load_registry

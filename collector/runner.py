@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from alarms.stage import AlarmStage
+from collector.alarms.stage import AlarmStage
 from collector.metrics import Metrics
 from collector.pipeline.counters import CounterStage, device_ratings
 from collector.pipeline.plausibility import PlausibilityStage

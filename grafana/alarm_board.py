@@ -1,6 +1,6 @@
 """Alarms: what is on now, what happened, and where, from the ``alarm`` measurement.
 
-Every alarm transition is a point (alarms/points.py) tagged plant, device, alarm, kind and
+Every alarm transition is a point (collector/alarms/points.py) tagged plant, device, alarm, kind and
 severity, with ``state`` and ``active`` (1 while the condition is on). "On now" is a subquery
 taking each alarm's last transition in the range and an outer WHERE on ``active``: an alarm
 raised before the dashboard's range and still on shows only if one of its transitions falls

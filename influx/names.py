@@ -55,3 +55,24 @@ def yuan(fen_field: str) -> str:
 
 
 REVENUE_FIELDS = (*FEN_FIELDS, *(yuan(f) for f in FEN_FIELDS), ENERGY_KWH)
+
+# ---- alarm transitions (collector/alarms/points.py) -------------------------------------------
+ALARM = "alarm"  # measurement, and the tag holding the alarm id
+ALARM_KIND = "kind"  # tag: device code, comm loss, threshold, performance, data quality
+ALARM_SEVERITY = "severity"  # tag
+ALARM_STATE = "state"  # field: raised | acknowledged | cleared | closed
+ALARM_SEQ = "seq"  # field: the transition's number within the alarm
+ALARM_NAME_ZH = "name_zh"  # field: the alarm's Chinese name
+ALARM_DETAIL = "detail"  # field
+ALARM_BY = "by"  # field: who acknowledged
+ALARM_NOTE = "note"  # field: the acknowledgement's note
+
+# ---- KPIs (reports/kpi/publish.py) ------------------------------------------------------------
+KPI = "kpi"  # measurement
+KPI_SPAN = "span"  # tag: day | month
+KPI_ONLINE_RATE = "online_rate"
+KPI_FAULT_RATE = "fault_rate"
+KPI_GENERATION_CAPABILITY = "generation_capability"
+KPI_COVERAGE = "coverage"
+KPI_MEAN_ACK_S = "mean_ack_s"
+KPI_MEAN_CLEAR_S = "mean_clear_s"

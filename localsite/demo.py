@@ -26,8 +26,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from alarms.demo import add_demo_faults
-from alarms.demo import report as report_alarms
+from collector.alarms.demo import add_demo_faults
+from collector.alarms.demo import report as report_alarms
 from collector.reading import Reading
 from collector.runner import Collector
 from collector.sinks.base import CallbackSink

@@ -16,7 +16,7 @@ from config.errors import ConfigError
 from config.schema import Config
 
 if TYPE_CHECKING:
-    from alarms.store import AlarmStore
+    from collector.alarms.store import AlarmStore
 
 ConfigOpt = typer.Option(..., "--config", "-c", envvar="PVRELIEF_CONFIG",
                          help="the site config (YAML): its state_dir and influxdb")
@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
               lang: str = LangOpt,
               limit: int = typer.Option(100, help="newest first, at most this many")) -> None:
         """Alarms, newest first."""
-        from alarms.report import HEADERS, Clocks, list_rows, table
+        from collector.alarms.report import HEADERS, Clocks, list_rows, table
 
         cfg, lang = _config(config), _lang(lang)
         store = _store(cfg)
@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
             by: str = typer.Option(..., "--by", help="who takes it"),
             note: str = typer.Option("", "--note", help="what you will do, when")) -> None:
         """Acknowledge an alarm: you take it."""
-        from alarms.errors import AckRefused
+        from collector.alarms.errors import AckRefused
 
         store = _store(_config(config))
         try:
@@ -84,9 +84,15 @@ def register(app: typer.Typer) -> None:
              readings: bool = typer.Option(True, help="the readings around it (InfluxDB)")
              ) -> None:
         """One alarm: its history and the device's readings around it."""
-        from alarms.errors import AckRefused
-        from alarms.fleet import fleet_info
-        from alarms.report import Clocks, alarm_fields, history_lines, readings_around, table
+        from collector.alarms.errors import AckRefused
+        from collector.alarms.fleet import fleet_info
+        from collector.alarms.report import (
+            Clocks,
+            alarm_fields,
+            history_lines,
+            readings_around,
+            table,
+        )
         from config.profiles import load_registry
         from influx.errors import QueryError
         from influx.query import InfluxReader
@@ -116,7 +122,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _store(cfg: Config) -> AlarmStore:
-    from alarms.store import AlarmStore
+    from collector.alarms.store import AlarmStore
     from statedb.errors import StateError
 
     try:

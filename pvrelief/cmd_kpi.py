@@ -23,14 +23,14 @@ def register(app: typer.Typer) -> None:
         write: bool = typer.Option(True, help="also write the kpi points to InfluxDB"),
     ) -> None:
         """Online rate, fault rate, generation capability, O&M timeliness and coverage."""
-        from alarms.report import table
+        from collector.alarms.report import table
         from collector.errors import SinkError
         from config.loader import load_config
         from config.profiles import load_registry
         from influx.errors import QueryError
-        from kpi.errors import KpiError
-        from kpi.publish import HEADERS, rows
-        from kpi.run import compute, open_store, write_points
+        from reports.kpi.errors import KpiError
+        from reports.kpi.publish import HEADERS, rows
+        from reports.kpi.run import compute, open_store, write_points
 
         if (month is None) == (day is None):
             raise typer.BadParameter("give --month or --day")

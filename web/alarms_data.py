@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from alarms.model import Alarm, Transition
-from alarms.report import BASE_FIELDS, Clocks, Readings, alarm_fields, readings_around
+from collector.alarms.model import Alarm, Transition
+from collector.alarms.report import BASE_FIELDS, Clocks, Readings, alarm_fields, readings_around
 from influx import names
 from influx.errors import InfluxError, QueryError
 from influx.query import InfluxReader

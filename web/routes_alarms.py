@@ -1,6 +1,6 @@
 """The Alarms page: active and recent alarms, filters, one alarm's story, acknowledging.
 
-Built on the alarm state the collector keeps (alarms/store.py). An acknowledgement goes
+Built on the alarm state the collector keeps (collector/alarms/store.py). An acknowledgement goes
 through ``AlarmStore.acknowledge``, the function ``pvrelief alarms ack`` calls, with the
 logged-in user as who took it; the running collector publishes it (InfluxDB, notifications)
 as it does the CLI's. Technicians and admins acknowledge; finance may look, but an
@@ -13,8 +13,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from alarms.errors import AckRefused
-from alarms.model import SEVERITY_RANK
+from collector.alarms.errors import AckRefused
+from collector.alarms.model import SEVERITY_RANK
 from web.alarms_data import AlarmStory, load_list, load_story
 from web.http import need, read_form, redirect, translator
 from web.render import page

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from alarms.model import Alarm
-from alarms.store import AlarmStore
+from collector.alarms.model import Alarm
+from collector.alarms.store import AlarmStore
 from config.profiles import ProfileRegistry
 from config.schema import Config
 from config.web_settings import WebSettings

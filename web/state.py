@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
-from alarms.store import AlarmStore
+from collector.alarms.store import AlarmStore
 from statedb.db import connect
 from web.accounts import Accounts
 

@@ -98,7 +98,7 @@ async def fill(tmp_path: Path, influxdb: InfluxServer, database: str) -> None:
 
 def acknowledge_the_fault(cfg: Any) -> None:
     """A technician takes FAULTY's alarm, as `pvrelief alarms ack` does."""
-    from alarms.store import AlarmStore
+    from collector.alarms.store import AlarmStore
 
     store = AlarmStore(cfg.state_path, create=False)
     (alarm,) = [a for a in store.query(active=True) if a.device == FAULTY]
@@ -108,7 +108,7 @@ def acknowledge_the_fault(cfg: Any) -> None:
 
 async def write_kpis(cfg: Any, now_ns: int) -> None:
     """The month's KPIs as `pvrelief kpi` writes them (alarms from this run's state)."""
-    from kpi.run import compute, open_store, write_points
+    from reports.kpi.run import compute, open_store, write_points
 
     def month() -> None:  # one thread: SQLite connections stay in the thread that made them
         acknowledge_the_fault(cfg)

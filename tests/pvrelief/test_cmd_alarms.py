@@ -7,10 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from alarms.model import State
+from collector.alarms.model import State
 from collector.runner import Collector
 from localsite.servers import InfluxServer
-from tests.alarms.rig import plant_config, run, transitions
+from tests.collector.alarms.rig import plant_config, run, transitions
 
 PVRELIEF = [sys.executable, "-m", "pvrelief"]
 FAULTS = [{"device": "inv-01", "kind": "fault_code", "code": 2062, "from": 600},

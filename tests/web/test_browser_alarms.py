@@ -11,7 +11,7 @@ import re
 import subprocess
 import sys
 
-from alarms.store import AlarmStore
+from collector.alarms.store import AlarmStore
 from tests.web import fleet
 from tests.web.browser_helpers import DESKTOP, PHONE, login, visit
 from tests.web.conftest import ROOT, SiteFiles, WebProcess, screenshot_dir
