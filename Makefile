@@ -17,9 +17,10 @@ $(STAMP): pyproject.toml | system-deps
 
 venv: $(STAMP)
 
-# InfluxDB and Mosquitto come from Debian's packages; apt does not start them, our scripts do.
-# Chromium runs the web page's browser tests (Playwright cannot download its own browser here);
-# fonts-wqy-microhei is a CJK font: without one every Chinese character renders as a box.
+# InfluxDB, Mosquitto and openssl (TLS test certificates) come from Debian; apt does not
+# start the servers, our scripts do.
+# Chromium runs the browser tests and prints PDFs (Playwright cannot download its own browser
+# here); fonts-wqy-microhei is a CJK font: without one every Chinese character renders as a box.
 system-deps:
 	@missing=""; \
 	command -v influxd >/dev/null 2>&1 || missing="$$missing influxdb"; \
@@ -27,6 +28,7 @@ system-deps:
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing="$$missing fonts-wqy-microhei"; \
 	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	command -v openssl >/dev/null 2>&1 || missing="$$missing openssl"; \
 	$(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || \
 	  missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \

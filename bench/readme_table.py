@@ -39,6 +39,17 @@ def render() -> str:
         f"| line protocol encoding (one core) | {sink['encode_points_per_s']:,} points/s | — | "
         f"— | — |",
     ]
+    mqtt = _load("mqtt.json")
+    centre, edge = mqtt["centre"], mqtt["edge"]
+    rows += [
+        f"| MQTT central collector: {mqtt['messages']:,} queued messages decoded, guarded and "
+        f"written to InfluxDB | {centre['collector_to_influxdb_msgs_per_s']:,} msg/s | "
+        f"bare aiomqtt subscriber {centre['bare_subscriber_msgs_per_s']:,} msg/s | "
+        f"{mqtt['collector_vs_bare']:.2f} (`collector_vs_bare`) | ≥ 0.8 |",
+        f"| MQTT edge sink: JSON, spool, publish until every PUBACK | "
+        f"{edge['sink_msgs_per_s']:,} msg/s | bare aiomqtt publisher "
+        f"{edge['bare_publisher_msgs_per_s']:,} msg/s | {mqtt['edge_sink_vs_bare']:.2f} | — |",
+    ]
     for key, label in (("qinghai", "Qinghai: 1,622 villages, 500 plants, a year"),
                        ("national", "national: 60,000 villages, 10,000 plants, a year")):
         a = alloc[key]

@@ -5,6 +5,9 @@ CollectorError
  |    +-- DeviceTimeout       no answer within the timeout
  |    +-- DeviceException     the device answered with a Modbus exception code
  +-- DecodeError      bytes arrived but do not make a reading (drop them, count them)
+ |    +-- BadInput            an MQTT message that makes no reading, with the reason counted
+ +-- BrokerError      the MQTT broker cannot be reached or dropped us (reconnect with backoff)
+ |    +-- BrokerAuthError     it refused our user, password or certificate: loud, config fix
  +-- SinkError        the sink cannot take readings (not running, or closed)
       +-- SpoolError          the spool folder cannot be used (locked by another process,
                               unwritable)
@@ -47,4 +50,21 @@ class SinkError(CollectorError):
 
 
 class SpoolError(SinkError):
+    pass
+
+
+class BadInput(DecodeError):
+    """``reason`` is a short label (the self-metrics count per reason); ``detail`` says more."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class BrokerError(CollectorError):
+    pass
+
+
+class BrokerAuthError(BrokerError):
     pass

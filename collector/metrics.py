@@ -29,6 +29,14 @@ COUNTERS = {
     "spool_corrupt_bytes": "damaged spool bytes skipped (a torn or corrupt record)",
     "spool_errors": "failed appends to the spool (disk full, I/O error)",
     "sink_internal_errors": "unexpected errors in sink tasks (quarantine, cursor, fsync), retried",
+    # MQTT (README "MQTT"): the edge sink, then the central source
+    "mqtt_published": "MQTT messages the broker acknowledged (edge sink)",
+    "mqtt_dropped": "readings the MQTT spool dropped over its cap (oldest first)",
+    "mqtt_connect_failures": "MQTT connections that failed or dropped (sink and source)",
+    "mqtt_auth_failures": "MQTT connections refused for our user, password or certificate",
+    "mqtt_messages": "MQTT messages received (central source)",
+    "mqtt_readings": "readings made from MQTT messages",
+    "mqtt_duplicates": "readings dropped as already seen (a QoS 1 redelivery or an edge resend)",
 }
 GAUGES = {
     "backlog_points": "points in the spool not yet written or quarantined",
@@ -36,6 +44,9 @@ GAUGES = {
     "spool_bytes": "bytes of the spool on disk",
     "spool_backlog_bytes": "bytes of the spool not yet delivered",
     "influx_up": "1 when the last write to InfluxDB succeeded",
+    "mqtt_publish_up": "1 while the edge sink is connected to the broker",
+    "mqtt_subscribe_up": "1 while the source is connected and subscribed",
+    "mqtt_spool_backlog_bytes": "bytes of the MQTT spool not yet acknowledged by the broker",
 }
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -70,6 +81,10 @@ class Metrics:
         self.write_latency = Histogram()
         self.devices: dict[str, DeviceStats] = {}
         self.problems: dict[str, str] = {}
+        self.bad_input: dict[str, int] = {}  # MQTT messages refused, by reason
+
+    def inc_bad_input(self, reason: str) -> None:
+        self.bad_input[reason] = self.bad_input.get(reason, 0) + 1
 
     def inc(self, name: str, n: float = 1) -> None:
         self.counters[name] += n  # KeyError on a typo, on purpose
@@ -138,6 +153,9 @@ class Metrics:
                 [(f'device="{_esc(k)}"', d.last_good_s) for k, d in devs if d.ok])
         _family(out, "devices_failing", "gauge", "devices whose last poll failed",
                 [("", float(sum(1 for _, d in devs if d.failing_for)))])
+        _family(out, "mqtt_bad_input_total", "counter",
+                "MQTT messages (or values) refused as bad input, by reason",
+                [(f'reason="{_esc(k)}"', v) for k, v in sorted(self.bad_input.items())])
         _family(out, "healthy", "gauge", "1 when /healthz answers 200",
                 [("", 0.0 if self.problems else 1.0)])
         return "\n".join(out) + "\n"

@@ -1,7 +1,7 @@
 """The collector: config -> sources -> stages -> sinks, and nothing else.
 
-    ModbusSource --emit--> Pipeline: plausibility -> counters -> alarms --> InfluxSink, ...
-    Dlt645Source --emit--/
+    ModbusSource, Dlt645Source, MqttSource --emit--> Pipeline: plausibility -> counters ->
+        alarms --> InfluxSink, MqttSink
 
 ``Collector`` owns the lifecycle: sinks start first and close last, so nothing a source
 emits finds a sink that is not ready, and a stop never loses what was accepted. A new source,
@@ -11,7 +11,7 @@ stage or sink is built from the config here, and nowhere else.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from collector.alarms.stage import AlarmStage
 from collector.metrics import Metrics
@@ -20,9 +20,11 @@ from collector.pipeline.plausibility import PlausibilityStage
 from collector.pipeline.stages import Pipeline, RunningStage, Stage
 from collector.sinks.base import Sink
 from collector.sinks.influx import InfluxSink
+from collector.sinks.mqtt import MqttSink
 from collector.sources.base import Emit, Source
 from collector.sources.dlt645.source import Dlt645Source, has_dlt645
 from collector.sources.modbus.source import ModbusSource
+from collector.sources.mqtt.source import MqttSource
 from collector.sources.polling import STOP_TIMEOUT_S, DevicePoller, PolledSource, PollHook
 from config.profiles import ProfileRegistry, load_registry
 from config.schema import Config
@@ -32,10 +34,14 @@ log = logging.getLogger(__name__)
 
 
 def build_sources(config: Config, registry: ProfileRegistry, clock: Clock, emit: Emit,
-                  on_poll: PollHook | None = None) -> list[Source]:
+                  on_poll: PollHook | None = None, metrics: Metrics | None = None,
+                  flush: Callable[[], None] | None = None) -> list[Source]:
     sources: list[Source] = [ModbusSource(config, registry, clock, emit, on_poll)]
     if has_dlt645(config):
         sources.append(Dlt645Source(config, clock, emit, on_poll))
+    if config.mqtt.subscriptions:  # readings pushed by edges and loggers
+        sources.append(MqttSource(config, registry, clock, emit, on_poll, metrics,
+                                  flush=flush))
     return sources
 
 
@@ -50,7 +56,13 @@ def build_stages(config: Config, registry: ProfileRegistry) -> list[Stage]:
 
 
 def build_sinks(config: Config, metrics: Metrics) -> list[Sink]:
-    return [InfluxSink(config.influxdb, metrics)]
+    publish = config.mqtt.publish  # the edge's MQTT sink: beside the InfluxDB sink or instead
+    sinks: list[Sink] = []
+    if publish is None or publish.with_influxdb:
+        sinks.append(InfluxSink(config.influxdb, metrics))
+    if publish is not None:
+        sinks.append(MqttSink(config.mqtt, config.site.id, metrics))
+    return sinks
 
 
 class Collector:
@@ -58,11 +70,12 @@ class Collector:
 
     def __init__(self, config: Config, sinks: Sequence[Sink], clock: Clock | None = None,
                  registry: ProfileRegistry | None = None,
-                 on_poll: PollHook | None = None) -> None:
+                 on_poll: PollHook | None = None, metrics: Metrics | None = None) -> None:
         registry = registry or load_registry()
         self.clock = clock or Clock.real()
         self.pipeline = Pipeline(build_stages(config, registry), sinks)
-        self.sources = build_sources(config, registry, self.clock, self.pipeline.put, on_poll)
+        self.sources = build_sources(config, registry, self.clock, self.pipeline.put, on_poll,
+                                     metrics, self.pipeline.flush)
         self._started: list[Sink] = []
         self._running: list[RunningStage] = []
 

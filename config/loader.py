@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from config.dlt645_checks import raw_problems as dlt645_problems
 from config.errors import ConfigError
+from config.mappings import load_mappings
 from config.profiles import ProfileRegistry, load_registry
 from config.schema import (
     CROSS_CHECKED,
@@ -56,6 +57,12 @@ def load_config(path: str | Path, registry: ProfileRegistry | None = None) -> Co
     if cfg is not None and not cfg.plants():
         report(("counties",), "no plants: list at least one plant under counties[] (a county, "
                               "township or village `plants:`)")
+    mappings = load_mappings()
+    for i, sub in _items(data.get("mqtt"), "subscriptions"):
+        name = sub.get("mapping")
+        if isinstance(name, str) and name not in mappings:
+            report(("mqtt", "subscriptions", i, "mapping"),
+                   f"unknown mapping {name!r}; known: {', '.join(sorted(mappings))}")
     _cross_check(plants, data, report)
     if cfg is not None and not report.problems:
         # the model's own checks, should the two ever disagree: better line 1 than nothing
@@ -138,6 +145,7 @@ class _Dev:
     unit: int
     gateway: str | None
     loc: Loc
+    pushed: bool = False  # protocol mqtt: no address to clash
 
 
 def _expanded(loc: Loc, dev: dict[str, Any], host: object, port: object,
@@ -150,7 +158,9 @@ def _expanded(loc: Loc, dev: dict[str, Any], host: object, port: object,
     assert unit is not None and port_n is not None
     if repeat is None or not 1 <= repeat <= MAX_UNIT_ID:
         repeat = 1
-    return [_Dev(i, host, port_n, u, gateway, loc) for i, u in repeat_ids(dev_id, unit, repeat)]
+    pushed = dev.get("protocol") == "mqtt"
+    return [_Dev(i, host, port_n, u, gateway, loc, pushed)
+            for i, u in repeat_ids(dev_id, unit, repeat)]
 
 
 # -- checks across entries ---------------------------------------------------------------------
@@ -210,6 +220,8 @@ def _check_devices(devices: list[_Dev], gw_at: dict[tuple[str, int], tuple[str, 
                                    f"(first at line {report.line(first_id[d.id].loc)})")
         else:
             first_id[d.id] = d
+        if d.pushed:
+            continue
         addr = (d.host, d.port, d.unit)
         if addr in first_addr:
             other = first_addr[addr]

@@ -51,7 +51,8 @@ class DeviceSpec(Strict):
     """A device as listed under a gateway: its host and port are the gateway's."""
 
     id: EntryId
-    protocol: Literal["modbus-tcp"] = Field("modbus-tcp", description="only modbus-tcp for now")
+    protocol: Literal["modbus-tcp", "mqtt"] = Field(
+        "modbus-tcp", description="modbus-tcp: polled; mqtt: its readings arrive over MQTT")
     unit_id: int = Field(1, ge=0, le=MAX_UNIT_ID, description="Modbus unit (slave) id")
     profile: str = Field(min_length=1, description="a profile name from config/profiles")
     poll_interval_s: float = Field(
@@ -78,6 +79,8 @@ class GatewayDevice(DeviceSpec):
     def _no_address(cls, data: object) -> object:
         if isinstance(data, dict) and ("host" in data or "port" in data):
             raise ValueError("a device under a gateway takes host and port from the gateway")
+        if isinstance(data, dict) and data.get("protocol") == "mqtt":
+            raise ValueError("a device under a gateway is polled over Modbus, not mqtt")
         return data
 
 
@@ -86,6 +89,16 @@ class Device(DeviceSpec):
     port: int = Field(DEFAULT_PORT, ge=1, le=65535, description="Modbus TCP port")
     # set when the device was listed under a gateway; not a key a user writes
     _gateway: str | None = PrivateAttr(None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mqtt_has_no_address(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("protocol") == "mqtt":
+            given = [k for k in ("host", "port", "unit_id") if k in data]
+            if given:
+                raise ValueError(f"an mqtt device has no {', '.join(given)}: its readings "
+                                 "arrive over MQTT (see mqtt.subscriptions)")
+        return data
 
     @property
     def gateway(self) -> str | None:
@@ -283,15 +296,17 @@ class Config(Strict):
                     out += v.plants
         return out
 
-    def devices(self) -> list[tuple[Plant, Device]]:
-        return [(p, d) for p in self.plants() for d in p.all_devices()]
+    def devices(self, protocol: str | None = None) -> list[tuple[Plant, Device]]:
+        """Every device (of one ``protocol`` if given) with its plant."""
+        return [(p, d) for p in self.plants() for d in p.all_devices()
+                if protocol is None or d.protocol == protocol]
 
     def gateways(self) -> list[tuple[Plant, Gateway]]:
         return [(p, g) for p in self.plants() for g in p.gateways]
 
     def endpoints(self) -> list[tuple[str, int]]:
         """Every distinct host:port that devices or gateways sit at, in config order."""
-        return list(dict.fromkeys([*((d.host, d.port) for _, d in self.devices()),
+        return list(dict.fromkeys([*((d.host, d.port) for _, d in self.devices("modbus-tcp")),
                                    *((g.host, g.port) for p in self.plants()
                                      for g in p.dlt645_gateways)]))
 
@@ -333,6 +348,8 @@ class Config(Strict):
                     problems.append(f"device id {d.id!r} is used twice{where}")
                 seen_devices.add(d.id)
                 addr = (d.host, d.port, d.unit_id)
+                if d.protocol == "mqtt":
+                    continue  # no address: its readings are pushed
                 if addr in seen_addr:
                     problems.append(
                         f"device {d.id!r}{where} has the same host:port/unit "
@@ -344,6 +361,12 @@ class Config(Strict):
         for i, f in enumerate(self.simulator.faults):
             if f.device not in seen_devices | meters:
                 problems.append(f"simulator.faults[{i}]: no device {f.device!r}")
+        for i, m in enumerate(self.simulator.mqtt.plants):
+            if m.plant not in seen_plants:
+                problems.append(f"simulator.mqtt.plants[{i}]: no plant {m.plant!r}")
+        if self.simulator.mqtt.uplink_port == self.mqtt.port:
+            problems.append("simulator.mqtt.uplink_port is mqtt.port: the uplink would relay "
+                            "to itself (mqtt.port is the broker the simulator relays to)")
         return problems
 
     def _gateway_problems(self) -> list[str]:
@@ -360,7 +383,7 @@ class Config(Strict):
                                 f"{g.host}:{g.port} as gateway {at[(g.host, g.port)]!r}")
             else:
                 at[(g.host, g.port)] = g.id
-        for p, d in self.devices():
+        for p, d in self.devices("modbus-tcp"):
             gw = at.get((d.host, d.port))
             if gw is not None and d.gateway is None:  # under another gateway: said above
                 problems.append(f"device {d.id!r} (plant {p.id}) is at {d.host}:{d.port}, the "

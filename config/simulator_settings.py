@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from config.simulator_mqtt import SimMqttSettings
 from config.strict import Id, Strict
 
 MODBUS_EXCEPTIONS = {1, 2, 3, 4, 5, 6, 7, 8, 10, 11}
@@ -117,6 +118,9 @@ class SimulatorSettings(Strict):
         default_factory=dict,
         description="meter id -> its CT/PT: the meter serves secondary-side values",
     )
+    mqtt: SimMqttSettings = Field(
+        default_factory=SimMqttSettings,
+        description="plants that push over MQTT, and their uplink (see simulator.mqtt)")
 
     @field_validator("start")
     @classmethod

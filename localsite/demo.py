@@ -34,6 +34,7 @@ from collector.sinks.base import CallbackSink
 from collector.sinks.influx import InfluxSink
 from config.profiles import load_registry
 from config.schema import Config
+from localsite.demo_mqtt import DEMO_MQTT_PLANT, MqttPlantPath
 from localsite.servers import DEFAULT_VAR, InfluxServer, free_port
 from reports.line_loss import settlement_meters
 from simulator.fleet import Fleet
@@ -137,7 +138,11 @@ async def simulate_day(cfg: Config, server: InfluxServer, console: Console,
         nonlocal accepted
         accepted += len(readings)
 
-    collector = Collector(cfg, [sink, CallbackSink(count)], clock, registry)
+    # one plant takes the MQTT path: edge collector -> Mosquitto -> this collector
+    mqtt = MqttPlantPath(cfg, DEMO_MQTT_PLANT, server.root.parent, clock) \
+        if any(p.id == DEMO_MQTT_PLANT for p in cfg.plants()) else None
+    collector = Collector(mqtt.central if mqtt else cfg, [sink, CallbackSink(count)], clock,
+                          registry)
     t0 = time.monotonic()
     completed = False
     # whatever happens (Ctrl-C, a port taken, InfluxDB gone), stop what was started: the
@@ -145,6 +150,8 @@ async def simulate_day(cfg: Config, server: InfluxServer, console: Console,
     try:
         await fleet.start()
         truth0 = fleet.ground_truth()
+        if mqtt is not None:
+            await mqtt.start()
         await collector.start()
         with Progress(TextColumn("[bold]simulating"), BarColumn(),
                       TextColumn("{task.description}"), TimeElapsedColumn(),
@@ -163,8 +170,11 @@ async def simulate_day(cfg: Config, server: InfluxServer, console: Console,
             await stop_event_on_signals().wait()
         completed = True
     finally:
-        await _stop_all(("collector", collector.stop), ("fleet", fleet.stop),
-                        raise_error=completed)
+        nothing = _nothing
+        await _stop_all(("MQTT edge", mqtt.stop_edge if mqtt else nothing),
+                        ("collector", collector.stop),
+                        ("Mosquitto", mqtt.stop_broker if mqtt else nothing),
+                        ("fleet", fleet.stop), raise_error=completed)
     truth1 = fleet.ground_truth()
     elapsed = time.monotonic() - t0
     stored = plant_energy_from_influx(server, cfg.influxdb.database, cfg, start_ns, stop_ns)
@@ -178,8 +188,13 @@ async def simulate_day(cfg: Config, server: InfluxServer, console: Console,
         inv_truth = sum(truth1[i.id]["e_total_kwh"] - truth0[i.id]["e_total_kwh"]
                         for i in sp.inverters)
         m_db, i_db, n = stored[pid]
-        rows.append(PlantEnergy(pid, m_db, meter_truth, i_db, inv_truth, n))
+        label = f"{pid} (MQTT)" if mqtt is not None and pid == mqtt.plant_id else pid
+        rows.append(PlantEnergy(label, m_db, meter_truth, i_db, inv_truth, n))
     return rows, accepted, len(fleet.devices), elapsed
+
+
+async def _nothing() -> None:
+    return None
 
 
 def allocate_demo_day(console: Console, config: Path, day: str, out: Path, url: str,

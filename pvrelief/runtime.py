@@ -16,6 +16,7 @@ from collector.metrics import Metrics, MetricsServer
 from collector.runner import Collector, build_sinks
 from config.schema import Config
 from simulator.fleet import Fleet
+from simulator.mqtt_publisher import SimMqtt
 from timebase.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,8 @@ async def run_collector(cfg: Config, clock: Clock, duration_s: float | None = No
     """Poll until SIGTERM/SIGINT (or ``duration_s``); serve /metrics and /healthz meanwhile."""
     stop = stop_event_on_signals()
     metrics = Metrics()
-    collector = Collector(cfg, build_sinks(cfg, metrics), clock, on_poll=metrics.device_poll)
+    collector = Collector(cfg, build_sinks(cfg, metrics), clock, on_poll=metrics.device_poll,
+                          metrics=metrics)
     server = MetricsServer(metrics, *metrics_addr) if metrics_addr else None
     try:
         if server is not None:
@@ -64,7 +66,7 @@ async def run_simulator(cfg: Config, clock: Clock, clock_file: Path | None,
                         duration_s: float | None = None) -> Fleet:
     stop = stop_event_on_signals()
     fleet = Fleet(cfg, clock)
-    async with fleet:
+    async with fleet, SimMqtt(fleet, cfg, clock):  # plants that push over MQTT, if any
         if clock_file is not None:
             clock.save(clock_file)
         await wait_for(stop, duration_s)

@@ -118,7 +118,8 @@ class Fleet:
                     if (tr := sim.meter_transformers.get(d.id)) is not None:
                         dev.set_transformers(tr.ct_ratio, tr.pt_ratio)
                 self.devices[d.id] = dev
-                endpoints[(d.host, d.port)][d.unit_id] = dev
+                if d.protocol == "modbus-tcp":  # mqtt devices are published (mqtt_publisher)
+                    endpoints[(d.host, d.port)][d.unit_id] = dev
             self.plants.append(SimPlant(
                 plant, PlantPhysics(plant, sim.seed, sim.cloudiness), inverters, meters,
                 kwp=np.array([i.kwp_dc * i.variation for i in inverters]),
@@ -133,6 +134,8 @@ class Fleet:
         self.behaviour: dict[str, UnitBehaviour] = {
             dev.id: s.context.behaviour[unit]
             for s in self.servers for unit, dev in s.context.units.items()}
+        for dev_id in self.devices.keys() - self.behaviour.keys():
+            self.behaviour[dev_id] = UnitBehaviour()  # dead: the publisher leaves it out
         start_ns = (int(sim.start.timestamp() * 1e9) if sim.start is not None
                     else clock.now_ns())
         # DL/T 645 meters sit on gateways of their own and take their own faults

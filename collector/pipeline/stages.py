@@ -58,6 +58,13 @@ class Pipeline:
         batch = list(readings)
         for sink in self.sinks:
             await sink.put(batch)
+    def flush(self) -> None:
+        """Every sink that batches in memory moves its batch to disk now (``flush()``): the
+        MQTT source calls it before it acknowledges messages to the broker."""
+        for sink in self.sinks:
+            flush = getattr(sink, "flush", None)
+            if flush is not None:
+                flush()
 
     def stage(self, name: str) -> Stage:
         return next(s for s in self.stages if s.name == name)

@@ -208,6 +208,12 @@ class InfluxSink:
         """Nothing in memory and everything spooled has been delivered."""
         return not self._pending and self._spool.caught_up
 
+    def flush(self) -> None:
+        """Append what is in memory to the spool now, without waiting for linger_s: a source
+        that acknowledges upstream (MQTT) calls it first, so what it acknowledged is on disk."""
+        if self.state is State.RUNNING and self._pending:
+            self._flush()
+
     # ---- memory batch -> spool -------------------------------------------------------------
     def _flush(self, whole_batches_only: bool = False) -> None:
         size = self.settings.batch_size

@@ -40,12 +40,12 @@ class ModbusSource(PolledSource):
                     pause_after_connect_s=gw.pause_after_connect_s,
                     pause_between_requests_s=gw.pause_between_requests_s,
                     close_after_cycle=gw.close_after_cycle))
-        for _, dev in config.devices():
+        for _, dev in config.devices("modbus-tcp"):
             key = (dev.host, dev.port)
             if key not in self.endpoints:
                 self.endpoints[key] = ModbusEndpoint(dev.host, dev.port, cs.timeout_s)
         decoders: dict[str, DeviceDecoder] = {}  # one per profile, shared by its devices
-        for plant, dev in config.devices():
+        for plant, dev in config.devices("modbus-tcp"):
             profile = registry[dev.profile]
             if dev.profile not in decoders:
                 decoders[dev.profile] = DeviceDecoder(profile, cs.max_hole)
