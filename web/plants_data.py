@@ -6,7 +6,7 @@ counter before and since local midnight. So the page costs four queries whatever
 size, not one per device.
 
 - **Power now**: the sum of the inverters' latest ``p_ac_w`` among those online.
-- **Expected**: clear-sky irradiance on the plant's plane (pvlib, Ineichen; kpi/expected.py,
+- **Expected**: clear-sky irradiance on the plant's plane (pvlib, Ineichen; reports/kpi/expected.py,
   the generation-capability KPI's formula) x its DC capacity x ``kpi.pr_reference`` (0.8),
   capped at its AC capacity: what a clean, healthy plant would make under a clear sky now.
 - **Energy today**: the settlement meter's ``e_export_kwh`` now minus its last reading at or
@@ -109,7 +109,7 @@ def local_midnight_ns(now_ns: int, tz: str) -> int:
 
 def expected_kw(plant: Plant, minute_ns: int, pr: float = PR_REFERENCE) -> float:
     """Clear-sky expected AC power at the plant for the minute starting ``minute_ns``: the
-    KPIs' formula (kpi/expected.py) for one minute, capped at the AC capacity."""
+    KPIs' formula (reports/kpi/expected.py) for one minute, capped at the AC capacity."""
     return _expected_kw(Geometry.of(plant), plant.capacity_kw_ac, minute_ns, pr)
 
 

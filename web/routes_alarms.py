@@ -1,6 +1,6 @@
 """The Alarms page: active and recent alarms, filters, one alarm's story, acknowledging.
 
-Built on the alarm state the collector keeps (alarms/store.py). An acknowledgement goes
+Built on the alarm state the collector keeps (collector/alarms/store.py). An acknowledgement goes
 through ``AlarmStore.acknowledge``, the function ``pvrelief alarms ack`` calls, with the
 logged-in user as who took it; the running collector publishes it (InfluxDB, notifications)
 as it does the CLI's. Technicians and admins acknowledge; finance may look, but an

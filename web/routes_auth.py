@@ -65,8 +65,8 @@ async def login(request: Request) -> Response:
         site.metrics.inc("login_failures")
         return _login_page(request, t("login.refused"), 401)
     site.metrics.inc("logins")
-    response = redirect(safe_next(form.get("next")) if form.get("next", "/") != "/"
-                        else home_for(session.user.role))
+    target = safe_next(form.get("next"))
+    response = redirect(target if target != "/" else home_for(session.user.role))
     set_cookie(site, response, "pvrelief", session.token)
     response.delete_cookie(cookie_name(site, "pvrelief-login"), path="/",
                            secure=site.settings.secure_cookies, httponly=True,

@@ -38,3 +38,12 @@ def test_every_normalised_device_status_has_a_name() -> None:
     states = re.findall(r"`(\w+)`", line[: line.index("\n-")])[1:]
     assert "running" in states and "shutting_down" in states
     assert {f"status.{s}" for s in states} <= set(catalog())
+
+
+def test_alarm_words_are_the_alarm_stage_s_own() -> None:
+    """Severities, states and kinds read the same on the page as in the CLI and in chat."""
+    from collector.alarms.builtin import KIND_ZH, SEVERITY_ZH, STATE_ZH
+
+    for prefix, table in (("severity", SEVERITY_ZH), ("state", STATE_ZH), ("kind", KIND_ZH)):
+        for key, zh in table.items():
+            assert catalog()[f"{prefix}.{key}"]["zh"] == zh, (prefix, key)
