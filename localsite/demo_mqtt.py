@@ -64,6 +64,10 @@ class MqttPlantPath:
         self.edge_config.mqtt = MqttSettings(
             **common, client_id="demo-edge",
             publish=MqttPublish(spool_dir=var / "spool-mqtt-edge", linger_s=0.2))
+        # the central collector judges alarms for the whole site (one alarm per fault, one
+        # state database); the edge keeps a state folder of its own all the same
+        self.edge_config.alarms.enabled = False
+        self.edge_config.state_dir = var / "state-mqtt-edge"
         self.central = cfg.model_copy(deep=True)
         self.central.mqtt = MqttSettings(
             **common, client_id="demo-centre",
