@@ -61,6 +61,10 @@ class MqttPlantPath:
         common = dict(host="127.0.0.1", port=self.broker.port, reconnect_initial_s=0.1,
                       reconnect_max_s=2.0)
         self.edge_config = _only(cfg, plant_id)
+        # the settlement meter on DL/T 645 stays with the central collector, which bills by
+        # it: one master on that bus, and the edge publishes the Modbus devices only
+        for p in self.edge_config.plants():
+            p.dlt645_gateways = []
         self.edge_config.mqtt = MqttSettings(
             **common, client_id="demo-edge",
             publish=MqttPublish(spool_dir=var / "spool-mqtt-edge", linger_s=0.2))
