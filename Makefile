@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: all venv system-deps demo test lint fmt bench schema clean
+.PHONY: all venv system-deps demo test lint fmt bench schema screenshots clean
 
 all: venv
 
@@ -17,11 +17,18 @@ $(STAMP): pyproject.toml | system-deps
 
 venv: $(STAMP)
 
-# InfluxDB and Mosquitto come from Debian's packages; apt does not start them, our scripts do.
+# InfluxDB, Mosquitto and openssl (TLS test certificates) come from Debian; apt does not
+# start the servers, our scripts do. Chromium runs the browser tests and prints the notices
+# (Playwright cannot download its own browser here); fonts-wqy-microhei is a CJK font: without
+# one every Chinese character renders as a box.
 system-deps:
 	@missing=""; \
 	command -v influxd >/dev/null 2>&1 || missing="$$missing influxdb"; \
 	command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing="$$missing fonts-wqy-microhei"; \
+	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	command -v openssl >/dev/null 2>&1 || missing="$$missing openssl"; \
 	$(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || \
 	  missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
@@ -52,6 +59,12 @@ fmt: venv
 
 bench: venv system-deps
 	$(BIN)/python -m bench
+
+# The README's screenshots of the web page, taken by its browser test (docs/screenshots/).
+screenshots: venv system-deps
+	PVRELIEF_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider \
+	  tests/web/test_browser_pages.py tests/web/test_browser_alarms.py \
+	  -k "every_page or acknowledges_on_a_phone"
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache

@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from allocator.compile import Compiled
 from allocator.errors import BoundsError
-from allocator.model import FEN_PER_WH_U
+from allocator.model import FEN_PER_WH_U, MAX_FEN
 from allocator.result import Allocation, LeftoverMark
 from allocator.rounding import INT64_SAFE, Split, half_up_div_array, largest_remainder
 
@@ -94,12 +94,18 @@ def _flat_tariffs(c: Compiled) -> tuple[I64, I64] | None:
     return None
 
 
-def _check_bounds(c: Compiled, flat: tuple[I64, I64] | None) -> None:
+def _check_bounds(c: Compiled, flat: tuple[I64, I64] | None, source: str) -> None:
     days = max(c.period.days, 1)
     tariff = (flat[0] + flat[1]) if flat is not None else c.grid_u + c.subsidy_u
     top = int(c.energy_wh.max(initial=0)) * int(tariff.max(initial=0)) * days
     if top >= INT64_SAFE:
-        raise BoundsError(f"energy x tariff over {c.period.label} may reach {top} >= 2^62")
+        p, d = np.unravel_index(int(np.argmax(c.energy_wh)), c.energy_wh.shape)
+        kwh = int(c.energy_wh[p, d]) / 1000
+        raise BoundsError(
+            f"{source or 'energy'}: plant {c.plant_ids[p]} on {c.period.dates()[d]}: "
+            f"{kwh:,.3f} kWh is too large for the exact computation: energy x tariff over "
+            f"{c.period.label} may reach {top} >= 2^62 (the plant could not produce that: check "
+            f"the energy data)")
     if int(c.share_basis.max(initial=0)) >= 2**32:
         raise BoundsError("a plant's share basis is 2^32 or more (4.29 GW in W)")
 
@@ -110,33 +116,53 @@ def _no_deductions(carry_in: I64) -> I64:
     return due
 
 
+def _per_plant_sum(p: I64, factors: list[I64], n_plants: int, per_plant_max: int) -> npt.NDArray:
+    """Per plant, the sum over its deduction segments of the product of ``factors`` (all >= 0),
+    exactly: in int64 when the largest possible sum fits, else in Python ints."""
+    top = per_plant_max
+    for f in factors:
+        top *= int(f.max(initial=0))
+    if top < INT64_SAFE:
+        num = factors[0].copy()
+        for f in factors[1:]:
+            num *= f
+        out = np.zeros(n_plants, dtype=np.int64)
+    else:
+        num = factors[0].astype(object)
+        for f in factors[1:]:
+            num = num * f.astype(object)
+        out = np.zeros(n_plants, dtype=object)
+    np.add.at(out, p, num)
+    return out
+
+
 def _deductions_due(c: Compiled, ded_wh: I64, ded_rev: I64, carry_in: I64) -> I64:
     """[P, 6] amounts due in fen, in DEDUCTION_ITEMS order; each item rounded half-up once.
 
     ``ded_wh`` and ``ded_rev`` are the energy and the exact revenue (Wh x u) of each
-    deduction segment.
+    deduction segment. Exact numerators over a denominator per item, in int64 where the
+    bound allows (the usual case), else Python ints.
     """
     n_plants = len(c.plant_ids)
     due = _no_deductions(carry_in)
-    p, s, e_ = c.ded_plant, c.ded_start, c.ded_end
-    vals = c.ded_values.astype(object)
-    days = (e_ - s).astype(object)
+    p = c.ded_plant
+    vals, days = c.ded_values, c.ded_end - c.ded_start
     diy = c.period.days_in_year
-    shared, cap = c.shared_w.astype(object), c.capacity_w.astype(object)
-    energy = ded_wh.astype(object) * shared[p]  # / cap: poverty portion
-    revenue = ded_rev.astype(object) * shared[p]
-    # exact numerators over a denominator per item (Python ints: 10k plants is cheap)
-    numer = [
-        (vals[:, 0] * energy, FEN_PER_WH_U, cap),  # u/kWh x Wh = 1e-5 fen
-        (vals[:, 1] * shared[p] * days, FEN_PER_WH_U * diy, 1),  # u/kWp-yr x W x days/diy
-        (vals[:, 2] * days, diy, 1),  # fen/yr x days/diy
-        (vals[:, 3] * days, diy, 1),
-        (vals[:, 4] * revenue, FEN_PER_WH_U * 10_000, cap),  # bp x 1e-5 fen
+    shared, cap = c.shared_w[p], c.capacity_w
+    most = int(np.bincount(p, minlength=n_plants).max(initial=0))
+    items = [  # (factors per segment, denominator) -> fen
+        ([vals[:, 0], ded_wh, shared], FEN_PER_WH_U * cap),  # u/kWh x Wh x shared/cap
+        ([vals[:, 1], shared, days], FEN_PER_WH_U * diy),  # u/kWp-yr x W x days/diy
+        ([vals[:, 2], days], diy),  # fen/yr x days/diy
+        ([vals[:, 3], days], diy),
+        ([vals[:, 4], ded_rev, shared], FEN_PER_WH_U * 10_000 * cap),  # bp x 1e-5 fen
     ]
-    for k, (num, den, plant_den) in enumerate(numer, start=1):
-        per_plant = np.zeros(n_plants, dtype=object)
-        np.add.at(per_plant, p, num)
-        due[:, k] = _half_up_objects(per_plant, den * plant_den)
+    for k, (factors, den) in enumerate(items, start=1):
+        num = _per_plant_sum(p, factors, n_plants, most)
+        if num.dtype == object or int(np.max(den, initial=0)) >= INT64_SAFE // 2:
+            due[:, k] = _half_up_objects(num.astype(object), np.asarray(den).astype(object))
+        else:
+            due[:, k] = half_up_div_array(num, den)
     return due
 
 
@@ -156,9 +182,12 @@ def _apply_cap(due: I64, gross: I64) -> I64:
     return applied
 
 
-def allocate_compiled(c: Compiled, carry_in: Mapping[str, int] | None = None) -> Allocation:
+def allocate_compiled(c: Compiled, carry_in: Mapping[str, int] | None = None,
+                      source: str = "") -> Allocation:
+    """The allocation; ``source`` (the energy's file or database) names where a too large
+    energy came from."""
     flat = _flat_tariffs(c)
-    _check_bounds(c, flat)
+    _check_bounds(c, flat, source)
     e = c.energy_wh
     sp, ss, se = c.seg_plant, c.seg_start, c.seg_end
     dp, ds, de = c.ded_plant, c.ded_start, c.ded_end
@@ -198,7 +227,12 @@ def allocate_compiled(c: Compiled, carry_in: Mapping[str, int] | None = None) ->
 
     carry = np.zeros(len(c.plant_ids), dtype=np.int64)
     if carry_in:  # a dict lookup per plant is 10 ms at national size: only when there is one
-        carry[:] = [int(carry_in.get(p, 0)) for p in c.plant_ids]
+        values = [int(carry_in.get(p, 0)) for p in c.plant_ids]
+        bad = [(p, v) for p, v in zip(c.plant_ids, values, strict=True) if not 0 <= v <= MAX_FEN]
+        if bad:
+            raise BoundsError(f"plant {bad[0][0]}: carried-in {bad[0][1]} fen is outside "
+                              f"0..{MAX_FEN} fen")
+        carry[:] = values
     due = _deductions_due(c, ded_wh, ded_rev, carry) if dp.size else _no_deductions(carry)
     gross_plant = g_fen + s_fen
     applied = _apply_cap(due, gross_plant)

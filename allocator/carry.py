@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from allocator.errors import InputError
+from allocator.model import MAX_FEN
 from allocator.periods import Period, parse_period
 
 
@@ -46,6 +47,9 @@ def read_carry_in(path: Path, period: Period, plant_ids: Collection[str]) -> Car
             raise TypeError("`period` must be text and `plants` a list")
     except (ValueError, KeyError, TypeError) as e:
         raise InputError(f"--carry-in {path}: not a previous allocation.json ({e})") from e
+    if doc.get("provisional") is True:
+        raise InputError(f"--carry-in {path}: it is a provisional result ({label}); carry from "
+                         f"the final allocation of the period before")
     if period.kind not in _CARRYING:
         raise InputError(f"--carry-in {path}: period {period.label} is a "
                          f"{period.kind} period; only a month, quarter or year takes a carry")
@@ -75,6 +79,9 @@ def read_carry_in(path: Path, period: Period, plant_ids: Collection[str]) -> Car
         elif isinstance(value, bool) or not isinstance(value, int) or value < 0:
             problems.append(f"plants[{i}]: plant {pid}: carry_forward_fen {value!r} must be "
                             f"an integer >= 0 (fen)")
+        elif value > MAX_FEN:
+            problems.append(f"plants[{i}]: plant {pid}: carry_forward_fen {value} is above the "
+                            f"limit of {MAX_FEN} fen (10^13 yuan)")
         else:
             fen[pid] = value
     if problems:

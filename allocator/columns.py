@@ -1,10 +1,10 @@
 """The columnar form of the inputs: every plant's dated records as flat int64 arrays.
 
 Built once, when an :class:`allocator.model.Inputs` is constructed (after the YAML is parsed
-and validated, or when a caller builds the records by hand), never per period: it is part of
-reading the inputs, like the YAML parse, and neither engine's timing includes it. The
-record tuples (``Plant.shares`` etc.) stay the mapping view the Decimal reference and the
-validation read; these arrays say the same thing, in the order ``compile_period`` needs:
+and validated, or when a caller builds the records by hand), never per period. Only the numpy
+engine needs it, so the benchmark counts it on the numpy side. The record tuples
+(``Plant.shares`` etc.) stay the mapping view the Decimal reference and the validation read;
+these arrays say the same thing, in the order ``compile_period`` needs:
 
     plants      sorted by id (index = plant number in every result)
     villages    sorted by id (index = village rank, the tie-break)
@@ -40,7 +40,7 @@ TARIFF_FIELDS = ("grid_u", "subsidy_u")
 DEDUCTION_FIELDS = ("om_per_kwh_u", "om_per_kwp_year_u", "land_rent_fen_per_year",
                     "insurance_fen_per_year", "reserve_bp")
 PLANT_FIELDS = ("share_basis", "capacity_w", "shared_w")
-_FIRST, _SECOND = itemgetter(0), itemgetter(1)
+_VILLAGES, _PARTS, _SPLIT = attrgetter("villages"), attrgetter("parts"), attrgetter("usage_split")
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,28 +111,57 @@ def _dated(per_plant: Sequence[tuple], fields: tuple[str, ...], what: str,
     return cols, records
 
 
+def _unknown_village(records: list, rank: Mapping[str, int], plant_ids: Sequence[str],
+                     share_count: I64) -> InputError:
+    rec_plant = np.repeat(np.arange(share_count.size), share_count)
+    for i, r in enumerate(records):
+        unknown = sorted(set(r.villages) - rank.keys())
+        if unknown:
+            return InputError(
+                f"plant {plant_ids[int(rec_plant[i])]}: shares from {r.start} name unknown "
+                f"village(s) {', '.join(unknown)}")
+    raise AssertionError("a village look-up failed, yet every record names known villages")
+
+
 def _entries(records: list, rank: dict[str, int], plant_ids: Sequence[str],
              share_count: I64) -> ShareEntries:
-    held = [r.numerators for r in records]
-    lens = _ints(map(len, held), len(held))
-    # C-speed passes over the 720,000 entries of national size: flatten, unzip, look up
-    flat = list(chain.from_iterable(held))
-    villages = list(map(_FIRST, flat))
+    """Entries record by record. The numerators come packed (one join for the 720,000 of
+    national size); village ids are looked up once per distinct ``villages`` tuple (one per
+    plant when the records share it, as the loader makes them) and gathered."""
+    parts = list(map(_PARTS, records))
+    lens = _ints(map(len, parts), len(parts))
+    total = int(lens.sum())
+    # the packed int64 numerators of every record, in one C-speed join (see ShareRecord)
+    numerator = np.frombuffer(b"".join(parts), dtype=np.int64)
+    if numerator.size != total:
+        raise InputError("share records' numerators are not packed as int64")
+    lists = list(map(_VILLAGES, records))
+    # runs of records holding the same tuple object (a plant's records, from the loader): no
+    # sort needed, and a tuple two runs share is merely looked up twice
+    ids = _ints(map(id, lists), len(lists))
+    new_run = np.ones(ids.size, dtype=bool)
+    np.not_equal(ids[1:], ids[:-1], out=new_run[1:])
+    which = np.cumsum(new_run) - 1
+    distinct = [lists[i] for i in np.flatnonzero(new_run).tolist()]
+    distinct_len = _ints(map(len, distinct), len(distinct))
+    if not np.array_equal(distinct_len[which], lens):
+        i = int(np.flatnonzero(distinct_len[which] != lens)[0])
+        p = int(np.repeat(np.arange(share_count.size), share_count)[i])
+        raise InputError(f"plant {plant_ids[p]}: shares from {records[i].start} name "
+                         f"{distinct_len[which[i]]} villages but give {lens[i]} numerators")
+    names = list(chain.from_iterable(distinct))
     try:
-        ranks = itemgetter(*villages)(rank) if len(villages) > 1 else \
-            tuple(rank[v] for v in villages)
+        ranks = itemgetter(*names)(rank) if len(names) > 1 else tuple(rank[v] for v in names)
     except KeyError:
-        rec_plant = np.repeat(np.arange(share_count.size), share_count)
-        for i, r in enumerate(records):
-            unknown = sorted({v for v, _ in r.numerators} - rank.keys())
-            if unknown:
-                raise InputError(
-                    f"plant {plant_ids[int(rec_plant[i])]}: shares from {r.start} name unknown "
-                    f"village(s) {', '.join(unknown)}") from None
-        raise
-    village = _ints(ranks, len(flat))
-    numerator = _ints(map(_SECOND, flat), len(flat))
-    record = np.repeat(np.arange(len(held), dtype=np.int64), lens)
+        raise _unknown_village(records, rank, plant_ids, share_count) from None
+    distinct_rank = _ints(ranks, len(names))
+    record_first = np.zeros(lens.size, dtype=np.int64)
+    np.cumsum(lens[:-1], out=record_first[1:])
+    distinct_first = np.zeros(distinct_len.size, dtype=np.int64)
+    np.cumsum(distinct_len[:-1], out=distinct_first[1:])
+    within = np.arange(total, dtype=np.int64) - np.repeat(record_first, lens)
+    village = distinct_rank[np.repeat(distinct_first[which], lens) + within]
+    record = np.repeat(np.arange(len(parts), dtype=np.int64), lens)
     return ShareEntries(_frozen(record), _frozen(village), _frozen(numerator))
 
 
@@ -150,7 +179,9 @@ def build_columns(villages: Mapping[str, Village], plants: Mapping[str, Plant]) 
     plant_values = _ints(chain.from_iterable(map(attrgetter(*PLANT_FIELDS), ordered)),
                          3 * len(ordered)).reshape(-1, 3)
 
-    splits = [villages[v].usage_split for v in village_ids]
+    in_order = itemgetter(*village_ids)(villages) if len(village_ids) > 1 else \
+        tuple(villages[v] for v in village_ids)
+    splits = list(map(_SPLIT, in_order))
     kinds = tuple(dict.fromkeys(splits))
     kind_of = dict(zip(kinds, range(len(kinds)), strict=True))
     village_usage = _ints(map(kind_of.__getitem__, splits), len(splits))

@@ -1,4 +1,4 @@
-"""Daily on-grid energy from the settlement meter's lifetime export counter in InfluxDB 1.x.
+"""Daily on-grid energy from the settlement meter's lifetime export counter in InfluxDB.
 
 The monitoring side writes measurement ``meter`` (tags ``plant``, ``device``; float field
 ``e_export_kwh``, a lifetime counter in kWh; UTC timestamps). A day's energy is the counter at
@@ -25,7 +25,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import httpx
 import numpy as np
 
 from allocator.energy import EnergyFlag, EnergyTable
@@ -33,8 +32,11 @@ from allocator.energy_csv import _ranges
 from allocator.errors import EnergyError
 from allocator.model import Inputs
 from allocator.periods import Period
+from influx import names
+from influx.client import InfluxClient
+from influx.errors import InfluxError
+from influx.influxql import quote_ident, quote_literal
 
-MEASUREMENT, FIELD = "meter", "e_export_kwh"
 _EXTRA_BEFORE = 2  # days fetched before the period: a baseline, and its interpolation
 _EXTRA_AFTER = 1  # the day after: its readings let a period's last day be interpolated
 
@@ -53,24 +55,18 @@ def local_midnights_ns(first: date, count: int, tz: str) -> np.ndarray:
     ], dtype=np.int64)
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def fetch_readings(url: str, db: str, plant: str, device: str, start_ns: int, end_ns: int,
-                   client: httpx.Client) -> tuple[np.ndarray, np.ndarray]:
+def fetch_readings(client: InfluxClient, plant: str, device: str, start_ns: int,
+                   end_ns: int) -> tuple[np.ndarray, np.ndarray]:
     """(time ns, counter Wh) of readings in (start_ns, end_ns], sorted by time."""
-    q = (f'SELECT "{FIELD}" FROM "{MEASUREMENT}" WHERE "plant" = {_quote(plant)} '
-         f'AND "device" = {_quote(device)} AND time > {start_ns} AND time <= {end_ns}')
+    q = (f"SELECT {quote_ident(names.E_EXPORT_KWH)} FROM {quote_ident(names.METER)} "
+         f"WHERE {quote_ident(names.PLANT)} = {quote_literal(plant)} "
+         f"AND {quote_ident(names.DEVICE)} = {quote_literal(device)} "
+         f"AND time > {start_ns} AND time <= {end_ns}")
     try:
-        r = client.get(f"{url}/query", params={"db": db, "q": q, "epoch": "ns"})
-        r.raise_for_status()
-        result = r.json()["results"][0]
-    except (httpx.HTTPError, ValueError, KeyError, IndexError) as e:
-        raise EnergyError(f"plant {plant}: cannot read meter {device} from {url}: {e}") from e
-    if "error" in result:
-        raise EnergyError(f"plant {plant}: InfluxDB error: {result['error']}")
-    rows = [v for s in result.get("series", []) for v in s["values"]]
+        series = client.query(q)
+    except InfluxError as e:
+        raise EnergyError(f"plant {plant}: cannot read meter {device}: {e}") from e
+    rows = [v for s in series for v in s["values"]]
     rows = [(int(t), float(v)) for t, v in rows if v is not None and np.isfinite(v)]
     t = np.array([r[0] for r in rows], dtype=np.int64)
     kwh = np.array([r[1] for r in rows], dtype=np.float64)
@@ -139,19 +135,17 @@ def daily_energy(plant: str, period: Period, t: np.ndarray, wh: np.ndarray,
     return energy[inside], sorted(flags, key=lambda f: (f.day, f.kind))
 
 
-def read_energy(url: str, db: str, inputs: Inputs, period: Period,
-                timeout: float = 60.0) -> EnergyTable:
+def read_energy(client: InfluxClient, inputs: Inputs, period: Period) -> EnergyTable:
+    """Every plant's daily energy for ``period`` from its settlement meter's readings."""
     plant_ids = sorted(inputs.plants)
     first, n = _window(period)
     mid = local_midnights_ns(first, n + 1, inputs.timezone)
     rows, flags = [], []
-    with httpx.Client(timeout=timeout) as client:
-        for pid in plant_ids:
-            t, wh = fetch_readings(url, db, pid, inputs.plants[pid].meter, int(mid[0]),
-                                   int(mid[-1]), client)
-            energy, plant_flags = daily_energy(pid, period, t, wh, inputs.timezone)
-            rows.append(energy)
-            flags.extend(plant_flags)
+    for pid in plant_ids:
+        t, wh = fetch_readings(client, pid, inputs.plants[pid].meter, int(mid[0]), int(mid[-1]))
+        energy, plant_flags = daily_energy(pid, period, t, wh, inputs.timezone)
+        rows.append(energy)
+        flags.extend(plant_flags)
+    source = f"influxdb {client.base} db={client.query_db}"
     return EnergyTable(period, tuple(plant_ids), np.array(rows, dtype=np.int64).reshape(
-        len(plant_ids), period.days), tuple(flags), f"influxdb {url} db={db}",
-        meta={"timezone": inputs.timezone})
+        len(plant_ids), period.days), tuple(flags), source, meta={"timezone": inputs.timezone})

@@ -30,17 +30,34 @@ from allocator.model import (
     ShareRecord,
     TariffRecord,
     Village,
+    shared_village_lists,
 )
-from allocator.yamlsource import line_of, load_yaml, read_text
+from config.errors import YamlError
+from config.strict import ID_MAX_LENGTH, ID_PATTERN
+from config.yaml_loader import line_of, parse_yaml, read_yaml_source
 
 NonNeg = Annotated[Decimal, Field(ge=0)]
-Id = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")]
+# the one id rule of plants, villages and devices (config.strict): ids become tags and files
+Id = Annotated[str, Field(pattern=ID_PATTERN, max_length=ID_MAX_LENGTH)]
 
 
-def _units(value: Decimal, places: int, what: str) -> int:
-    """Decimal -> integer count of 10^-places; more decimals than that is an error."""
+# Upper bounds, so that every integer stays far inside int64 in both engines (README "Revenue")
+MAX_KWP = Decimal(4_000_000)  # 4 GW: a share basis in W stays below 2^32
+MAX_TARIFF = Decimal(10)  # yuan/kWh, per part (and O&M per kWh)
+MAX_OM_PER_KWP_YEAR = Decimal(10_000)  # yuan per kWp per year
+MAX_YUAN_PER_YEAR = Decimal(10) ** 10  # land rent, insurance
+
+
+def _units(value: Decimal, places: int, what: str, limit: Decimal | None = None,
+           unit: str = "") -> int:
+    """Decimal -> integer count of 10^-places; more decimals than that, or more than
+    ``limit``, is an error."""
+    if limit is not None and value > limit:
+        raise ValueError(f"{what} {value} is above the limit of {limit}{unit}")
+    if value and value.adjusted() + places >= 18:  # int64 later; 1e999999999 would hang here
+        raise ValueError(f"{what} {value} is too large (it must be below 10^{18 - places})")
     scaled = value.scaleb(places)
-    if scaled != scaled.to_integral_value():
+    if scaled != scaled.to_integral_value() or (value and value.adjusted() < -places):
         raise ValueError(f"{what} {value} has more than {places} decimals")
     return int(scaled)
 
@@ -88,7 +105,7 @@ class PlantSpec(_Model):
     kind: Literal["village", "multi-village", "centralised"]
     capacity_kwp: Annotated[Decimal, Field(gt=0)]
     shared_kwp: Annotated[Decimal, Field(gt=0)] | None = None  # the poverty portion
-    meter: Id
+    meter: Id | None = None  # the settlement meter; needed only for energy from InfluxDB
     shares: list[ShareSpec] = Field(min_length=1)
     tariffs: list[TariffSpec] | None = None
     deductions: list[DeductionSpec] = []
@@ -158,7 +175,10 @@ def _check_share(p: PlantSpec, s: ShareSpec, days: str, basis: int,
     if unknown:
         raise ValueError(f"plant {p.id}: shares on {days} name unknown village(s) "
                          f"{', '.join(unknown)}")
-    nums = tuple(sorted((v, _units(x, places, f"share of {v}")) for v, x in raw.items()))
+    # the village's own id object, not the mapping key's equal copy: Inputs.columns then finds
+    # it in its rank table by identity, without comparing the text
+    nums = tuple(sorted((villages[v].id, _units(x, places, f"share of {v}"))
+                        for v, x in raw.items()))
     total = sum(n for _, n in nums)
     if total != basis:
         got = Decimal(total).scaleb(-places)
@@ -169,39 +189,86 @@ def _check_share(p: PlantSpec, s: ShareSpec, days: str, basis: int,
     if p.kind == "village" and sum(1 for _, n in nums if n) != 1:
         raise ValueError(f"plant {p.id}: a village plant pays exactly one village, but the "
                          f"shares on {days} pay {sum(1 for _, n in nums if n)}")
-    return ShareRecord(s.start, nums)
+    return ShareRecord.of(s.start, nums)
 
 
-def _plant(p: PlantSpec, default_tariffs: list[TariffSpec] | None,
+def _tariff_records(specs: list[TariffSpec]) -> tuple[tuple[TariffRecord, ...],
+                                                     list[tuple[tuple, str]]]:
+    """The records, sorted by start, and the problems, located at each record (index in
+    ``specs``)."""
+    records, problems = [], []
+    for i, t in enumerate(specs):
+        try:
+            records.append(TariffRecord(
+                t.start, _units(t.grid, 4, "grid tariff", MAX_TARIFF, " yuan/kWh"),
+                _units(t.subsidy, 4, "subsidy", MAX_TARIFF, " yuan/kWh")))
+        except ValueError as e:
+            problems.append(((i,), str(e)))
+    return tuple(sorted(records, key=lambda r: r.start)), problems
+
+
+def _deduction(d: DeductionSpec) -> DeductionRecord:
+    return DeductionRecord(
+        d.start, _units(d.om_per_kwh, 4, "om_per_kwh", MAX_TARIFF, " yuan/kWh"),
+        _units(d.om_per_kwp_year, 4, "om_per_kwp_year", MAX_OM_PER_KWP_YEAR,
+               " yuan per kWp-year"),
+        _units(d.land_rent_per_year, 2, "land_rent_per_year", MAX_YUAN_PER_YEAR, " yuan"),
+        _units(d.insurance_per_year, 2, "insurance_per_year", MAX_YUAN_PER_YEAR, " yuan"),
+        _units(d.reserve_percent, 2, "reserve_percent"),
+    )
+
+
+def _plant(p: PlantSpec, default_tariffs: tuple[TariffRecord, ...] | None,
            villages: dict[str, Village]) -> Plant:
+    """The plant, or _PlantProblems with every problem found in it (shares, tariffs,
+    deductions and capacities are all checked, each at its own key)."""
+    problems: list[tuple[tuple, str]] = []
     ordered = sorted(p.shares, key=lambda s: s.start)
     kw = p.shares[0].kw is not None
     shared = p.shared_kwp if p.shared_kwp is not None else p.capacity_kwp
-    basis = _units(shared, 3, "shared_kwp") if kw else FRACTION_BASIS
-    shares = tuple(_share_record(p, ordered, i, basis, villages) for i in range(len(ordered)))
-    tariff_specs = p.tariffs if p.tariffs is not None else default_tariffs
-    if not tariff_specs:
-        raise ValueError(f"plant {p.id}: no tariffs (give `tariffs` on the plant or top level)")
-    tariffs = tuple(
-        TariffRecord(t.start, _units(t.grid, 4, "grid tariff"), _units(t.subsidy, 4, "subsidy"))
-        for t in sorted(tariff_specs, key=lambda t: t.start)
-    )
-    deductions = tuple(
-        DeductionRecord(
-            d.start, _units(d.om_per_kwh, 4, "om_per_kwh"),
-            _units(d.om_per_kwp_year, 4, "om_per_kwp_year"),
-            _units(d.land_rent_per_year, 2, "land_rent_per_year"),
-            _units(d.insurance_per_year, 2, "insurance_per_year"),
-            _units(d.reserve_percent, 2, "reserve_percent"),
-        )
-        for d in sorted(p.deductions, key=lambda d: d.start)
-    )
-    capacity = _units(p.capacity_kwp, 3, "capacity_kwp")
-    shared_w = _units(shared, 3, "shared_kwp")
-    if shared_w > capacity:
-        raise ValueError(f"plant {p.id}: shared_kwp {shared} exceeds capacity_kwp {p.capacity_kwp}")
-    return Plant(p.id, p.name or p.id, p.kind, capacity, p.meter, basis, shares, tariffs,
-                 deductions, shared_w)
+    capacity = shared_w = basis = 0
+    for key, value in (("capacity_kwp", p.capacity_kwp), ("shared_kwp", shared)):
+        try:
+            units = _units(value, 3, key, MAX_KWP, " kWp")
+        except ValueError as e:
+            problems.append(((key,), f"plant {p.id}: {e}"))
+            continue
+        if key == "capacity_kwp":
+            capacity = units
+        else:
+            shared_w = units
+    if capacity and shared_w > capacity:
+        problems.append(((), f"plant {p.id}: shared_kwp {shared} exceeds capacity_kwp "
+                             f"{p.capacity_kwp}"))
+    basis = shared_w if kw else FRACTION_BASIS
+    records = []
+    if basis:
+        for i in range(len(ordered)):
+            try:
+                records.append(_share_record(p, ordered, i, basis, villages))
+            except _Located as e:
+                problems.append((e.where, str(e)))
+    if p.tariffs is not None:
+        tariffs, bad = _tariff_records(p.tariffs)
+        problems += [(("tariffs", *where), f"plant {p.id}: {msg}") for where, msg in bad]
+    elif default_tariffs:
+        tariffs = default_tariffs
+    else:
+        tariffs = ()
+        if default_tariffs is None:
+            problems.append(((), f"plant {p.id}: no tariffs (give `tariffs` on the plant or "
+                                 f"top level)"))
+    deductions = []
+    for i, d in enumerate(p.deductions):
+        try:
+            deductions.append(_deduction(d))
+        except ValueError as e:
+            problems.append((("deductions", i), f"plant {p.id}: {e}"))
+    if problems:
+        raise _Problems(problems)
+    return Plant(p.id, p.name or p.id, p.kind, capacity, p.meter or "", basis,
+                 shared_village_lists(records), tariffs,
+                 tuple(sorted(deductions, key=lambda d: d.start)), shared_w)
 
 
 def _to_inputs(spec: AllocationSpec, sha: str) -> Inputs:
@@ -214,20 +281,34 @@ def _to_inputs(spec: AllocationSpec, sha: str) -> Inputs:
         if split and sum(split.values()) == 0:
             errors.append((("villages", i), f"village {v.id}: usage_split weights sum to 0"))
         villages[v.id] = Village(v.id, v.name, tuple(split.items()))
+    # the default tariffs are checked once, at their own lines; a plant using broken ones
+    # adds nothing to that (an empty tuple, not None, says "given but broken")
+    default: tuple[TariffRecord, ...] | None = None
+    if spec.tariffs is not None:
+        default, bad = _tariff_records(spec.tariffs)
+        errors += [(("tariffs", *where), msg) for where, msg in bad]
+        if bad:
+            default = ()
     plants: dict[str, Plant] = {}
     for i, p in enumerate(spec.plants):
         if p.id in plants:
             errors.append((("plants", i, "id"), f"plant {p.id} is listed twice"))
             continue
         try:
-            plants[p.id] = _plant(p, spec.tariffs, villages)
-        except _Located as e:
-            errors.append((("plants", i, *e.where), str(e)))
-        except ValueError as e:
-            errors.append((("plants", i), str(e)))
+            plants[p.id] = _plant(p, default, villages)
+        except _Problems as e:
+            errors += [(("plants", i, *where), msg) for where, msg in e.problems]
     if errors:
         raise _Problems(errors)
     return Inputs(villages, plants, spec.timezone, sha)
+
+
+def require_meters(inputs: Inputs) -> None:
+    """Energy from InfluxDB is read per settlement meter: every plant must name its one."""
+    missing = sorted(p for p, plant in inputs.plants.items() if not plant.meter)
+    if missing:
+        raise InputError(f"energy from InfluxDB needs each plant's settlement meter: give "
+                         f"`meter:` for plant(s) {', '.join(missing)} (or use --energy-csv)")
 
 
 class _Problems(Exception):
@@ -238,7 +319,10 @@ class _Problems(Exception):
 
 def parse_inputs(text: str, name: str = "<allocation>", raw: bytes | None = None) -> Inputs:
     """Validate an allocation document; InputError lists every problem with file:line."""
-    data, lines = load_yaml(text, name)
+    try:  # numbers as exact Decimals; a duplicate key is an error, never "the last one wins"
+        data, lines = parse_yaml(text, name, exact=True)
+    except YamlError as e:
+        raise InputError(str(e)) from None
     prefix: tuple = ()
     if isinstance(data, dict) and "allocation" in data:
         data, prefix = data["allocation"], ("allocation",)
@@ -254,10 +338,13 @@ def parse_inputs(text: str, name: str = "<allocation>", raw: bytes | None = None
         full = (*prefix, *loc)
         line = line_of(lines, full)
         where = ".".join(str(x) for x in full) or "(top)"
-        msgs.append(f"{name}:{line if line else '?'}: {where}: {msg}")
-    raise InputError("invalid allocation inputs:\n  " + "\n  ".join(msgs))
+        msgs.append(f"{name}:{line or 1}: {where}: {msg}")
+    raise InputError("\n".join(msgs))  # each problem on a line of its own, file:line first
 
 
 def load_inputs(path: Path) -> Inputs:
-    text, raw = read_text(path)
+    try:
+        text, raw = read_yaml_source(path)
+    except YamlError as e:
+        raise InputError(str(e)) from None
     return parse_inputs(text, str(path), raw)

@@ -19,7 +19,6 @@ import numpy as np
 
 from allocator.carry import CarryIn
 from allocator.energy import EnergyTable
-from allocator.errors import OutputError
 from allocator.model import DEDUCTION_ITEMS, FEN_PER_WH_U, Inputs
 from allocator.result import Allocation
 
@@ -39,8 +38,11 @@ def code_version() -> str:
 def escape_cell(value: object) -> str:
     """Text a spreadsheet shows as text: a leading = + - @ (or tab/CR) gets a ' in front.
 
-    Only text cells are escaped; our own numbers are never negative, so none starts with '-'.
+    Only text cells are escaped: numbers (int, Decimal) are ours, and a negative one (a
+    reconciliation difference) must stay a number.
     """
+    if isinstance(value, int | Decimal):
+        return str(value)
     text = str(value)
     return "'" + text if text.startswith(_FORMULA_START) else text
 
@@ -55,7 +57,7 @@ def fen_text(exact: Fraction, places: int = 5) -> str:
     return str(q.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN))
 
 
-def _csv_bytes(rows: list[list[object]]) -> bytes:
+def csv_bytes(rows: list[list[object]]) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     for row in rows:
@@ -198,26 +200,30 @@ def summary_json(a: Allocation, inputs: Inputs, energy: EnergyTable,
     }
 
 
+def output_files(a: Allocation, inputs: Inputs, energy: EnergyTable, config_path: str = "",
+                 carry_in: CarryIn | None = None, provisional: bool = False) -> dict[str, bytes]:
+    """The CSVs and allocation.json as bytes, by file name.
+
+    A provisional run (a period not ended yet) is marked in every file: ``a.period.label``
+    then ends in " (provisional)" in every row, and allocation.json says ``provisional``.
+    """
+    summary = summary_json(a, inputs, energy, config_path, carry_in)
+    summary["provisional"] = provisional
+    return {
+        "allocation.csv": csv_bytes(allocation_rows(a, inputs)),
+        "plants.csv": csv_bytes(plant_rows(a, inputs)),
+        "leftovers.csv": csv_bytes(
+            [["period", "plant_id", "village_id", "part", "fen", "remainder_fen", "reason"]]
+            + [[a.period.label, x.plant_id, x.village_id, x.part, x.fen,
+                fen_text(x.remainder, 6), x.reason()] for x in leftovers(a)]),
+        "allocation.json": (json.dumps(summary, ensure_ascii=False, indent=2)
+                            + "\n").encode("utf-8"),
+    }
+
+
 def write_outputs(out: Path, a: Allocation, inputs: Inputs, energy: EnergyTable,
                   config_path: str = "", carry_in: CarryIn | None = None) -> list[Path]:
-    """Write the CSVs and allocation.json; returns the files written."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        files = {
-            "allocation.csv": _csv_bytes(allocation_rows(a, inputs)),
-            "plants.csv": _csv_bytes(plant_rows(a, inputs)),
-            "leftovers.csv": _csv_bytes(
-                [["period", "plant_id", "village_id", "part", "fen", "remainder_fen", "reason"]]
-                + [[a.period.label, x.plant_id, x.village_id, x.part, x.fen,
-                    fen_text(x.remainder, 6), x.reason()] for x in leftovers(a)]),
-            "allocation.json": (json.dumps(summary_json(a, inputs, energy, config_path,
-                                                        carry_in),
-                                           ensure_ascii=False, indent=2) + "\n").encode("utf-8"),
-        }
-        written = []
-        for name, data in files.items():
-            (out / name).write_bytes(data)
-            written.append(out / name)
-        return written
-    except OSError as e:
-        raise OutputError(f"cannot write to {out}: {e.strerror}") from e
+    """Write the CSVs and allocation.json alone (atomically); returns the files written."""
+    from allocator.publish import publish
+
+    return publish(out, output_files(a, inputs, energy, config_path, carry_in))

@@ -11,7 +11,8 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from allocator.errors import InputError
 
@@ -103,3 +104,18 @@ def parse_period(text: str) -> Period:
             raise InputError(f"period {text!r}: {e}") from None
         return Period(day, day + timedelta(days=1), text)
     raise InputError(f"period {text!r}: expected YYYY-MM, YYYYQn, YYYY or YYYY-MM-DD")
+
+
+def check_period_ended(period: Period, timezone: str, provisional: bool,
+                       today: date | None = None) -> None:
+    """Refuse a period whose last day has not ended yet in ``timezone`` (its energy is not
+    all in), unless ``provisional``. ``today`` defaults to the clock."""
+    if today is None:
+        today = datetime.now(ZoneInfo(timezone)).date()
+    if period.end <= today or provisional:
+        return
+    when = "has not started yet" if period.start > today else "has not ended yet"
+    raise InputError(
+        f"period {period.label} {when}: it runs {period.start}..{period.end - timedelta(days=1)}"
+        f" and today is {today} ({timezone}), so its energy is not all in. Allocate it after "
+        f"it ends, or give --provisional for a preview marked provisional in every file")

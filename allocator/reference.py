@@ -62,13 +62,15 @@ def _plant(plant: Plant, days: list, wh: list[int], diy: int, carry: int):
     ws: dict[str, Decimal] = defaultdict(Decimal)
     we: dict[str, Decimal] = defaultdict(Decimal)
     om_e = om_c = land = ins = reserve = ZERO
+    # each record's (village, numerator) pairs as plain ints, once per plant, not per day
+    shares = {r.start: tuple(zip(r.villages, r.parts, strict=True)) for r in plant.shares}
     for day, e in zip(days, wh, strict=True):
         kwh = Decimal(e).scaleb(-3)
         t = record_in_force(plant.tariffs, day)
         g_day = kwh * Decimal(t.grid_u).scaleb(-4)
         s_day = kwh * Decimal(t.subsidy_u).scaleb(-4)
         g, s, kwh_total = g + g_day, s + s_day, kwh_total + kwh
-        for v, n in record_in_force(plant.shares, day).numerators:
+        for v, n in shares[record_in_force(plant.shares, day).start]:
             wg[v] += g_day * n
             ws[v] += s_day * n
             we[v] += kwh * n

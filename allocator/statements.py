@@ -93,14 +93,21 @@ def statement_bytes(a: Allocation, inputs: Inputs, village_rank: int) -> bytes:
     return _reproducible(buf.getvalue(), stamp)
 
 
+def statement_files(a: Allocation, inputs: Inputs) -> dict[str, bytes]:
+    """One XLSX per village that has a row in this allocation, by path under ``--out``."""
+    return {f"statements/{a.village_ids[rank]}.xlsx": statement_bytes(a, inputs, rank)
+            for rank in sorted(set(int(v) for v in a.pair_village))}
+
+
 def write_statements(folder: Path, a: Allocation, inputs: Inputs) -> list[Path]:
-    """One XLSX per village that has a row in this allocation."""
+    """Write the statements into ``folder`` (not atomically: ``pvrelief allocate`` publishes
+    them with the other outputs, see ``allocator/publish.py``)."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         written = []
-        for rank in sorted(set(int(v) for v in a.pair_village)):
-            path = folder / f"{a.village_ids[rank]}.xlsx"
-            path.write_bytes(statement_bytes(a, inputs, rank))
+        for rel, data in statement_files(a, inputs).items():
+            path = folder / Path(rel).name
+            path.write_bytes(data)
             written.append(path)
         return written
     except OSError as e:

@@ -262,8 +262,9 @@ async def run_loops(cfg: Config, window: Window, make: Callable[[str, int], Awai
 # -- the collector ------------------------------------------------------------------------
 async def run_collector(path: Path, warmup_s: float, duration_s: float,
                         start_only: bool = False) -> dict[str, Any]:
+    from collector.gcpolicy import freeze_startup_heap
     from collector.metrics import Metrics
-    from collector.runner import Collector, build_sinks, freeze_startup_heap
+    from collector.runner import Collector, build_sinks
 
     t = time.perf_counter()
     cfg = load_config(path)

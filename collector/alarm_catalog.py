@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from config.errors import ConfigError
 from config.profiles import PROFILE_DIR
 from config.validation import format_errors
-from config.yamlpos import load_yaml_with_lines
+from config.yaml_loader import load_yaml
 
 ALARM_DIR = PROFILE_DIR / "alarms"
 Severity = Literal["major", "minor", "warning"]
@@ -73,7 +73,7 @@ def load_alarm_catalog(folder: Path = ALARM_DIR) -> AlarmCatalog:
     entries: dict[tuple[str, int], AlarmInfo] = {}
     documents: dict[str, str] = {}
     for path in sorted(Path(folder).glob("*.yaml")):
-        data, lines = load_yaml_with_lines(path)
+        data, lines = load_yaml(path)
         try:
             spec = _CatalogSpec.model_validate(data)
         except ValidationError as e:

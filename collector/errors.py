@@ -5,10 +5,16 @@ CollectorError
  |    +-- DeviceTimeout       no answer within the timeout
  |    +-- DeviceException     the device answered with a Modbus exception code
  +-- DecodeError      bytes arrived but do not make a reading (drop them, count them)
- +-- SinkError        a reading could not be delivered (keep it, retry)
-      +-- SinkAuthError       401/403: retrying will not help until the config is fixed
+ |    +-- BadInput            an MQTT message that makes no reading, with the reason counted
+ +-- BrokerError      the MQTT broker cannot be reached or dropped us (reconnect with backoff)
+ |    +-- BrokerAuthError     it refused our user, password or certificate: loud, config fix
+ +-- SinkError        the sink cannot take readings (not running, or closed)
+      +-- SpoolError          the spool folder cannot be used (locked by another process,
+                              unwritable)
 
-pymodbus, aiomqtt and httpx exceptions are mapped to these inside their adapters only.
+pymodbus and aiomqtt exceptions are mapped to these inside their adapters only. What InfluxDB
+answers is influx/errors.py's (Unavailable, Rejected, AuthError, TargetMissing, Refused): the
+sink catches those, keeps the data and retries.
 """
 
 from __future__ import annotations
@@ -43,35 +49,22 @@ class SinkError(CollectorError):
     pass
 
 
-class SinkAuthError(SinkError):
-    pass
-
-
-# Sink errors added with the durable sink (issue 4). What the caller does about each:
-#   SinkUnavailable    network error, timeout, 5xx, 429: keep the data, back off, retry
-#   SinkRejected       400/413: the server refused some lines; isolate and quarantine them
-#   SinkTargetMissing  404: no such database/bucket; loud, data kept, retried slowly
-#   SinkRefused        400 about the request, not its lines (a setting): loud, data kept
-#   SpoolError         the spool folder cannot be used (locked by another process, unwritable)
-class SinkUnavailable(SinkError):
-    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
-
-
-class SinkRejected(SinkError):
-    def __init__(self, reason: str) -> None:
-        super().__init__(f"InfluxDB rejected lines: {reason}")
-        self.reason = reason
-
-
-class SinkTargetMissing(SinkError):
-    pass
-
-
-class SinkRefused(SinkError):
-    pass
-
-
 class SpoolError(SinkError):
+    pass
+
+
+class BadInput(DecodeError):
+    """``reason`` is a short label (the self-metrics count per reason); ``detail`` says more."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class BrokerError(CollectorError):
+    pass
+
+
+class BrokerAuthError(BrokerError):
     pass

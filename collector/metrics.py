@@ -20,8 +20,9 @@ COUNTERS = {
     "readings_accepted": "readings the sink accepted (put returned)",
     "readings_empty": "accepted readings with nothing InfluxDB can store (no line)",
     "readings_written": "points InfluxDB confirmed",
-    "readings_spooled": "points that waited in the spool because InfluxDB did not answer",
-    "readings_replayed": "points written from the spool after a failure or a restart",
+    "readings_recovered": "points found undelivered in the spool at start (an earlier run's)",
+    "readings_spooled": "points that waited in the spool: InfluxDB did not take them at once",
+    "readings_replayed": "points written after waiting (never more than readings_spooled)",
     "readings_quarantined": "points InfluxDB refused (400), kept in the quarantine file",
     "readings_dropped": "points lost: the spool was over its cap and dropped its oldest data",
     "sink_write_failures": "failed write attempts (network, timeout, 5xx, 429, auth, 404)",
@@ -29,11 +30,24 @@ COUNTERS = {
     "spool_corrupt_bytes": "damaged spool bytes skipped (a torn or corrupt record)",
     "spool_errors": "failed appends to the spool (disk full, I/O error)",
     "sink_internal_errors": "unexpected errors in sink tasks (quarantine, cursor, fsync), retried",
+    # MQTT (README "MQTT"): the edge sink, then the central source
+    "mqtt_published": "MQTT messages the broker acknowledged (edge sink)",
+    "mqtt_dropped": "readings the MQTT spool dropped over its cap (oldest first)",
+    "mqtt_connect_failures": "MQTT connections that failed or dropped (sink and source)",
+    "mqtt_auth_failures": "MQTT connections refused for our user, password or certificate",
+    "mqtt_messages": "MQTT messages received (central source)",
+    "mqtt_readings": "readings made from MQTT messages",
+    "mqtt_duplicates": "readings dropped as already seen (a QoS 1 redelivery or an edge resend)",
 }
 GAUGES = {
+    "backlog_points": "points in the spool not yet written or quarantined",
+    "readings_in_memory": "accepted readings still in the memory batch (at most linger_s old)",
     "spool_bytes": "bytes of the spool on disk",
     "spool_backlog_bytes": "bytes of the spool not yet delivered",
     "influx_up": "1 when the last write to InfluxDB succeeded",
+    "mqtt_publish_up": "1 while the edge sink is connected to the broker",
+    "mqtt_subscribe_up": "1 while the source is connected and subscribed",
+    "mqtt_spool_backlog_bytes": "bytes of the MQTT spool not yet acknowledged by the broker",
 }
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -68,6 +82,7 @@ class Metrics:
         self.write_latency = Histogram()
         self.devices: dict[str, DeviceStats] = {}
         self.problems: dict[str, str] = {}
+        self.bad_input: dict[str, int] = {}  # MQTT messages refused, by reason
         # families whose samples others compute when scraped: (name, kind, help, samples)
         self.families: list[tuple[str, str, str, Callable[[], list[tuple[str, float]]]]] = []
 
@@ -75,6 +90,9 @@ class Metrics:
                    samples: Callable[[], list[tuple[str, float]]]) -> None:
         """A metric family rendered from ``samples()`` (labels text, value) at each scrape."""
         self.families.append((name, kind, help_, samples))
+
+    def inc_bad_input(self, reason: str) -> None:
+        self.bad_input[reason] = self.bad_input.get(reason, 0) + 1
 
     def inc(self, name: str, n: float = 1) -> None:
         self.counters[name] += n  # KeyError on a typo, on purpose
@@ -143,6 +161,9 @@ class Metrics:
                 [(f'device="{_esc(k)}"', d.last_good_s) for k, d in devs if d.ok])
         _family(out, "devices_failing", "gauge", "devices whose last poll failed",
                 [("", float(sum(1 for _, d in devs if d.failing_for)))])
+        _family(out, "mqtt_bad_input_total", "counter",
+                "MQTT messages (or values) refused as bad input, by reason",
+                [(f'reason="{_esc(k)}"', v) for k, v in sorted(self.bad_input.items())])
         _family(out, "healthy", "gauge", "1 when /healthz answers 200",
                 [("", 0.0 if self.problems else 1.0)])
         for name, kind, help_, samples in self.families:

@@ -47,6 +47,10 @@ class Reading:
     # field -> "lifetime" | "daily": the energy counters the counter guard checks
     counters: Mapping[str, str] = field(default_factory=_empty)
     wrap_at: Mapping[str, float] = field(default_factory=_empty)  # field -> its rollover
+    # readings a stage makes (alarm transitions, KPIs) carry more than a device's: tags beside
+    # plant/device/village (an alarm's id and severity) and string fields (its state, names)
+    tags: Mapping[str, str] = field(default_factory=_empty)
+    text: Mapping[str, str] = field(default_factory=_empty)
 
     def quality_of(self, name: str) -> Quality:
         return self.quality.get(name, Quality.GOOD)

@@ -1,6 +1,7 @@
 """The collector: config -> sources -> stages -> sinks, and nothing else.
 
-    ModbusSource --emit--> Pipeline: CounterStage -> (alarms) --> InfluxSink (and more sinks)
+    ModbusSource, Dlt645Source, MqttSource --emit--> Pipeline: plausibility -> counters ->
+        alarms --> InfluxSink, MqttSink
 
 ``Collector`` owns the lifecycle: sinks start first and close last, so nothing a source
 emits finds a sink that is not ready, and a stop never loses what was accepted. A new source,
@@ -9,21 +10,24 @@ stage or sink is built from the config here, and nowhere else.
 
 from __future__ import annotations
 
-import gc
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from collector.alarms.stage import AlarmStage
 from collector.metrics import Metrics
-from collector.pipeline.counters import CounterStage, device_ratings
-from collector.pipeline.stages import Pipeline, Stage
+from collector.pipeline.counters import CounterStage, Rating, device_ratings
+from collector.pipeline.plausibility import PlausibilityStage
+from collector.pipeline.stages import Pipeline, RunningStage, Stage
 from collector.sinks.base import Sink
 from collector.sinks.influx import InfluxSink
+from collector.sinks.mqtt import MqttSink
 from collector.sources.base import Emit, Source
+from collector.sources.dlt645.source import Dlt645Source, has_dlt645
 from collector.sources.modbus.bus_plan import BusPlan
 from collector.sources.modbus.source import ModbusSource
+from collector.sources.mqtt.source import MqttSource
 from collector.sources.polling import STOP_TIMEOUT_S, DevicePoller, PolledSource, PollHook
-from collector.sources.shard import parse_shard
-from config.influx import InfluxSettings
+from collector.sources.shard import shard_config
 from config.profiles import ProfileRegistry, load_registry
 from config.schema import Config
 from timebase.clock import Clock
@@ -32,26 +36,37 @@ log = logging.getLogger(__name__)
 
 
 def build_sources(config: Config, registry: ProfileRegistry, clock: Clock, emit: Emit,
-                  on_poll: PollHook | None = None) -> list[Source]:
-    return [ModbusSource(config, registry, clock, emit, on_poll)]
+                  on_poll: PollHook | None = None, metrics: Metrics | None = None,
+                  flush: Callable[[], None] | None = None) -> list[Source]:
+    sources: list[Source] = [ModbusSource(config, registry, clock, emit, on_poll)]
+    if has_dlt645(config):
+        sources.append(Dlt645Source(config, clock, emit, on_poll))
+    if config.mqtt.subscriptions:  # readings pushed by edges and loggers
+        sources.append(MqttSource(config, registry, clock, emit, on_poll, metrics,
+                                  flush=flush))
+    return sources
 
 
-def build_stages(config: Config, registry: ProfileRegistry) -> list[Stage]:
-    return [CounterStage(device_ratings(config, registry))]
+def build_stages(config: Config, registry: ProfileRegistry,
+                 ratings: dict[str, Rating] | None = None) -> list[Stage]:
+    """The stages in their order: plausibility, the counter guard, alarms."""
+    ratings = device_ratings(config, registry) if ratings is None else ratings
+    counters = CounterStage(ratings)
+    stages: list[Stage] = [PlausibilityStage(ratings), counters]
+    if config.alarms.enabled:
+        stages.append(AlarmStage(config, registry, counters))
+    return stages
 
 
 def build_sinks(config: Config, metrics: Metrics) -> list[Sink]:
-    return [InfluxSink(shard_influx_settings(config), metrics)]
-
-
-def shard_influx_settings(config: Config) -> InfluxSettings:
-    """A shard's spool lives in a folder of its own: the shards of one config never share one
-    (a spool is locked by the process that writes it)."""
-    settings, shard = config.influxdb, config.collector.shard
-    if shard is None:
-        return settings
-    i, n = parse_shard(shard)
-    return settings.model_copy(update={"spool_dir": settings.spool_dir / f"shard-{i}-of-{n}"})
+    publish = config.mqtt.publish  # the edge's MQTT sink: beside the InfluxDB sink or instead
+    config = shard_config(config)  # a shard spools in a folder of its own
+    sinks: list[Sink] = []
+    if publish is None or publish.with_influxdb:
+        sinks.append(InfluxSink(config.influxdb, metrics))
+    if publish is not None:
+        sinks.append(MqttSink(config.mqtt, config.site.id, metrics))
+    return sinks
 
 
 def report_buses(metrics: Metrics, plans: Sequence[BusPlan]) -> None:
@@ -68,27 +83,6 @@ def report_buses(metrics: Metrics, plans: Sequence[BusPlan]) -> None:
         lambda: [(f'gateway="{p.gateway}"', p.endpoint.busy_s) for p in plans])
 
 
-# net allocations between young collections (Python's default: 700); 10,000 or more made each
-# one a stall of a tenth of a second at 20,000 devices
-GC_YOUNG_THRESHOLD = 2_000
-
-
-def freeze_startup_heap() -> None:
-    """Exempt what start-up built (config, pollers, decoders, tasks) from garbage collection.
-
-    It lives as long as the process, yet Python's collector re-scans it at every full
-    collection, and readings waiting in the sink's batch keep triggering those: with 20,000
-    devices that took half of the collector's CPU. ``gc.freeze()`` moves every object alive
-    now to a permanent generation that collections skip. For a long-lived process after its
-    start (``pvrelief collect``), not for code that builds and drops collectors (tests).
-    """
-    gc.freeze()  # no gc.collect() first: start-up's garbage is freed by reference counting,
-    # and a full collection of 20,000 devices' objects would lengthen the start
-    # and collect less often: what a poll allocates is freed by reference counting (readings,
-    # answers, dicts hold no cycles), so frequent young collections find next to nothing
-    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
-
-
 class Collector:
     """Sources feeding one pipeline. ``sinks`` are started and closed by the collector."""
 
@@ -97,9 +91,17 @@ class Collector:
                  on_poll: PollHook | None = None, metrics: Metrics | None = None) -> None:
         registry = registry or load_registry()
         self.clock = clock or Clock.real()
-        self.pipeline = Pipeline(build_stages(config, registry), sinks)
-        self.sources = build_sources(config, registry, self.clock, self.pipeline.put, on_poll)
+        own = shard_config(config)  # the devices this process polls (all, unsharded)
+        if own is not config:
+            log.info("shard %s: %d of %d devices", config.collector.shard, len(own.devices()),
+                     len(config.devices()))
+        # ratings from the whole fleet: an inverter's share of its plant counts every inverter
+        self.pipeline = Pipeline(build_stages(own, registry, device_ratings(config, registry)),
+                                 sinks)
+        self.sources = build_sources(own, registry, self.clock, self.pipeline.put, on_poll,
+                                     metrics, self.pipeline.flush)
         self._started: list[Sink] = []
+        self._running: list[RunningStage] = []
         if metrics is not None:
             report_buses(metrics, self.bus_plans)
 
@@ -119,11 +121,21 @@ class Collector:
         assert isinstance(stage, CounterStage)
         return stage
 
+    @property
+    def alarms(self) -> AlarmStage:
+        stage = self.pipeline.stage("alarms")
+        assert isinstance(stage, AlarmStage)
+        return stage
+
     async def start(self) -> None:
         try:
             for sink in self.pipeline.sinks:
                 await sink.start()
                 self._started.append(sink)
+            for stage in self.pipeline.stages:
+                if isinstance(stage, RunningStage):
+                    await stage.start(self.pipeline, self.clock)
+                    self._running.append(stage)
             for source in self.sources:
                 await source.start()
         except BaseException:
@@ -138,6 +150,13 @@ class Collector:
                 await source.stop(timeout_s)
             except Exception as e:
                 log.error("stopping source %s failed: %r", source.name, e)
+                first = first or e
+        while self._running:  # their last readings still find the sinks open
+            stage = self._running.pop()
+            try:
+                await stage.stop()
+            except Exception as e:
+                log.error("stopping stage %s failed: %r", stage.name, e)
                 first = first or e
         while self._started:
             sink = self._started.pop()

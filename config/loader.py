@@ -14,7 +14,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from config.dlt645_checks import raw_problems as dlt645_problems
 from config.errors import ConfigError
+from config.mappings import load_mappings
 from config.profiles import ProfileRegistry, load_registry
 from config.schema import (
     CROSS_CHECKED,
@@ -26,15 +28,17 @@ from config.schema import (
 )
 from config.secrets import CONFIG_DIR
 from config.validation import dotted, format_errors, owner
-from config.yamlpos import Loc, line_of, load_yaml_with_lines
+from config.yaml_loader import Loc, line_of, load_yaml
 
 
 def load_config(path: str | Path, registry: ProfileRegistry | None = None) -> Config:
     """Parse and validate ``path``. Raises ConfigError listing every problem found."""
     path = Path(path)
-    data, lines = load_yaml_with_lines(path)
+    data, lines = load_yaml(path)
+    if data is None:
+        raise ConfigError(f"{path}:1: the file is empty: a config lists at least one plant")
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}:1: the top level must be a mapping")
+        raise ConfigError(f"{path}:{line_of(lines, ()) or 1}: the top level must be a mapping")
     registry = registry or load_registry()
     report = _Reporter(str(path), data, lines)
     cfg: Config | None = None
@@ -50,6 +54,15 @@ def load_config(path: str | Path, registry: ProfileRegistry | None = None) -> Co
         if isinstance(name, str) and name not in registry:
             report((*loc, "profile"), f"unknown profile {name!r}; known: "
                                        f"{', '.join(sorted(registry))}")
+    if cfg is not None and not cfg.plants():
+        report(("counties",), "no plants: list at least one plant under counties[] (a county, "
+                              "township or village `plants:`)")
+    mappings = load_mappings()
+    for i, sub in _items(data.get("mqtt"), "subscriptions"):
+        name = sub.get("mapping")
+        if isinstance(name, str) and name not in mappings:
+            report(("mqtt", "subscriptions", i, "mapping"),
+                   f"unknown mapping {name!r}; known: {', '.join(sorted(mappings))}")
     _cross_check(plants, data, report)
     if cfg is not None and not report.problems:
         # the model's own checks, should the two ever disagree: better line 1 than nothing
@@ -132,6 +145,7 @@ class _Dev:
     unit: int
     gateway: str | None
     loc: Loc
+    pushed: bool = False  # protocol mqtt: no address to clash
 
 
 def _expanded(loc: Loc, dev: dict[str, Any], host: object, port: object,
@@ -144,7 +158,9 @@ def _expanded(loc: Loc, dev: dict[str, Any], host: object, port: object,
     assert unit is not None and port_n is not None
     if repeat is None or not 1 <= repeat <= MAX_UNIT_ID:
         repeat = 1
-    return [_Dev(i, host, port_n, u, gateway, loc) for i, u in repeat_ids(dev_id, unit, repeat)]
+    pushed = dev.get("protocol") == "mqtt"
+    return [_Dev(i, host, port_n, u, gateway, loc, pushed)
+            for i, u in repeat_ids(dev_id, unit, repeat)]
 
 
 # -- checks across entries ---------------------------------------------------------------------
@@ -186,10 +202,11 @@ def _cross_check(plants: list[tuple[Loc, dict[str, Any]]], data: dict[str, Any],
             for di, dev in _items(gw, "devices"):
                 devices += _expanded((*gloc, "devices", di), dev, host, port, gid)
     _check_devices(devices, gw_at, report)
+    meters = dlt645_problems(plants, devices, first_gw, gw_at, data, report)
     sim = data.get("simulator")
     for fi, fault in _items(sim, "faults"):
         name = fault.get("device")
-        if isinstance(name, str) and name not in {d.id for d in devices}:
+        if isinstance(name, str) and name not in {d.id for d in devices} | meters:
             report(("simulator", "faults", fi, "device"), f"no device {name!r} in this config")
 
 
@@ -203,6 +220,8 @@ def _check_devices(devices: list[_Dev], gw_at: dict[tuple[str, int], tuple[str, 
                                    f"(first at line {report.line(first_id[d.id].loc)})")
         else:
             first_id[d.id] = d
+        if d.pushed:
+            continue
         addr = (d.host, d.port, d.unit)
         if addr in first_addr:
             other = first_addr[addr]

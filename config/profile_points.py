@@ -7,7 +7,7 @@ file stays small; ``config.profiles`` re-exports everything here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -69,7 +69,9 @@ class PointSpec(BaseModel):
     field: str | None = None  # canonical reading field; None: read only if needed
     role: Role = "value"
     counter: Literal["lifetime", "daily"] | None = None
-    sentinel: int | None = None  # overrides the family's "not implemented" value
+    # this register's own "not implemented" pattern, overriding the family's; `none`: every
+    # value is valid (a bitfield whose all-ones word means "every alarm")
+    sentinel: Annotated[int, Field(ge=0)] | Literal["none"] | None = None
     # sign convention: the device counts the other way round from the canonical field (a
     # meter whose forward power is import, where our p_w is positive for export)
     invert: bool = False
@@ -81,7 +83,13 @@ class PointSpec(BaseModel):
     bits: dict[int, str] | None = None
     # role faults: bit -> vendor alarm id for a bitfield; a plain integer holds the code itself
     codes: dict[int, int] | None = None
+    # multipliers read from the device: names of points whose values multiply this one (a
+    # meter's CT and PT ratios: its registers hold secondary-side values)
+    ratio: list[str] | None = None
     sim: float | str | None = None  # value the simulator serves (scale factors, constants, text)
+    # a quantity the simulator serves here though the collector does not poll it (reactive
+    # power, start-up time ...): simulator.devices names them; a canonical field also works
+    sim_field: str | None = Field(None, pattern=r"^[a-z][a-z0-9_]*$")
 
     @model_validator(mode="before")
     @classmethod
@@ -119,6 +127,10 @@ class PointSpec(BaseModel):
             if missing:
                 raise ValueError(f"point {n}: `codes:` gives no alarm id for bit(s) "
                                  f"{', '.join(map(str, missing))} of the {width}")
+        if isinstance(self.sentinel, int) and self.type in TYPE_WORDS and \
+                self.sentinel >= 1 << (16 * TYPE_WORDS[self.type]):
+            raise ValueError(f"point {n}: sentinel {self.sentinel:#x} does not fit a {self.type}"
+                             " (write the register pattern, as the document prints it)")
         if self.scale < 0 or self.factor < 0:
             raise ValueError(f"point {n}: a negative scale or factor; write `invert: true` to "
                              "turn the device's sign convention round")
@@ -144,7 +156,7 @@ class Point:
     field: str | None = None
     role: str = "value"
     counter: str | None = None
-    sentinel: int | None = None
+    sentinel: int | str | None = None  # a pattern, or "none" (see PointSpec)
     enum: dict[int, str] | None = None
     bits: dict[int, str] | None = None
     codes: dict[int, int] | None = None
@@ -152,6 +164,8 @@ class Point:
     min: float | None = None  # plausible range of the canonical value
     max: float | None = None
     invert: bool = False  # already folded into ``scale``; kept for `pvrelief plan` and docs
+    ratio: tuple[str, ...] = ()  # points whose values multiply this one (CT/PT ratios)
+    sim_field: str | None = None  # what the simulator serves here (the collector ignores it)
 
     @property
     def end(self) -> int:
@@ -168,7 +182,8 @@ def to_point(spec: PointSpec, name: str, address: int, sf: str | None,
         word_order=spec.word_order, sf=sf, scale=scale, factor=spec.factor,
         units=spec.units, field=fieldname, role=spec.role, counter=spec.counter,
         sentinel=spec.sentinel, enum=spec.enum, bits=spec.bits, codes=spec.codes, sim=spec.sim,
-        min=spec.min, max=spec.max, invert=spec.invert,
+        min=spec.min, max=spec.max, invert=spec.invert, ratio=tuple(spec.ratio or ()),
+        sim_field=spec.sim_field,
     )
 
 

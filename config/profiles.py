@@ -17,7 +17,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from config.errors import ConfigError
 from config.profile_points import (
@@ -32,8 +39,9 @@ from config.profile_points import (
     Role,
     to_point,
 )
+from config.sentinels import FAMILY_NAME, sentinel_table
 from config.validation import format_errors
-from config.yamlpos import load_yaml_with_lines
+from config.yaml_loader import load_yaml
 
 __all__ = [
     "PROFILE_DIR", "SUNSPEC_DIR", "TYPE_ALIASES", "TYPE_WORDS", "AddressRange", "Identify",
@@ -77,11 +85,23 @@ class ProfileSpec(BaseModel):
     kind: Literal["inverter", "meter"]
     vendor: str
     document: str = Field(min_length=3, description="the vendor document and version followed")
-    sentinels: Literal["sunspec", "huawei", "none"] = "sunspec"
+    # public sources the map was checked against, beyond the document (client libraries,
+    # third-party maps): what a reader can use to verify an address without the document
+    checked_against: list[str] = Field(default_factory=list,
+                                       description="public sources the map was checked against")
+    # the family of "not implemented" values (config/profiles/sentinels/families.yaml)
+    sentinels: str = Field("sunspec", pattern=FAMILY_NAME)
     rated_kw_ac: float | None = None
     # wire address = documented address + address_offset (Sungrow documents 5001 for wire 5000)
     address_offset: int = Field(0, ge=-1, le=1)
     max_registers: int = Field(125, ge=1, le=125, description="largest read the device accepts")
+    # some devices answer function 04 on the holding registers' addresses too (the DTSU666)
+    input_mirrors_holding: bool = Field(
+        False, description="function 04 reads the same registers as function 03")
+    # the simulator's model: how many of the pvN inputs (strings or MPPTs) it has; the rest
+    # serve their "not implemented" value
+    sim_pv_inputs: int | None = Field(None, ge=1, le=64,
+                                      description="PV inputs of the model the simulator plays")
     # the longest run of unwanted registers one read may span; the smaller of this and
     # `collector.max_hole` wins (SUN2000 dongles fail on reads with long gaps)
     max_hole: int | None = Field(None, ge=0, le=125,
@@ -90,6 +110,15 @@ class ProfileSpec(BaseModel):
     identify: IdentifySpec | None = None
     sunspec: SunSpecLayout | None = None
     registers: list[PointSpec] | None = None
+
+    @field_validator("sentinels")
+    @classmethod
+    def _known_family(cls, family: str) -> str:
+        known = sentinel_table().families
+        if family not in known:
+            raise ValueError(f"no sentinel family {family!r} in {sentinel_table().path.name} "
+                             f"(known: {', '.join(sorted(known))})")
+        return family
 
     @model_validator(mode="after")
     def _one_form(self) -> ProfileSpec:
@@ -161,6 +190,9 @@ class Profile:
     unreadable: tuple[Unreadable, ...] = ()
     identify: Identify | None = None
     sunspec_discover: bool = False  # the chain above is a default; the device's own wins
+    checked_against: tuple[str, ...] = ()
+    input_mirrors_holding: bool = False
+    sim_pv_inputs: int | None = None
     by_name: dict[str, Point] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -182,7 +214,7 @@ class Profile:
 
 
 def _read_model(path: Path, model: type[BaseModel]) -> BaseModel:
-    data, lines = load_yaml_with_lines(path)
+    data, lines = load_yaml(path)
     try:
         return model.model_validate(data)
     except ValidationError as e:
@@ -289,6 +321,9 @@ def _check(points: list[Point], unreadable: tuple[Unreadable, ...], path: Path) 
     for p in points:
         if p.sf and p.sf not in known:
             raise ConfigError(f"{path}: point {p.name}: scale factor {p.sf!r} is not a point")
+        for r in p.ratio:
+            if r not in known:
+                raise ConfigError(f"{path}: point {p.name}: ratio {r!r} is not a point")
         for u in unreadable:
             if p.table == u.table and p.address < u.end and u.start < p.end:
                 raise ConfigError(f"{path}: point {p.name} lies in an unreadable range")
@@ -315,21 +350,41 @@ def load_profile(path: Path) -> Profile:
         address_offset=spec.address_offset, max_registers=spec.max_registers,
         max_hole=spec.max_hole, unreadable=unreadable, identify=_identify(spec),
         sunspec_discover=bool(spec.sunspec and spec.sunspec.discover),
+        checked_against=tuple(spec.checked_against),
+        input_mirrors_holding=spec.input_mirrors_holding, sim_pv_inputs=spec.sim_pv_inputs,
     )
 
 
 ProfileRegistry = dict[str, Profile]
 
 
+_REGISTRY_CACHE: dict[tuple[tuple[str, int, int], ...], ProfileRegistry] = {}
+
+
 def load_registry(*extra_dirs: Path) -> ProfileRegistry:
-    """Every ``*.yaml`` profile in config/profiles (and extra folders), by name."""
+    """Every ``*.yaml`` profile in config/profiles (and extra folders), by name.
+
+    Parsed once per process while the files stay as they are (same paths, sizes and
+    modification times): the config loader, the collector and the simulator each ask for it,
+    and parsing the YAML costs about a second, which a simulated clock at 600x turns into ten
+    minutes. Profiles are frozen; each caller gets its own dict.
+    """
+    paths = [path for folder in (PROFILE_DIR, *extra_dirs)
+             for path in sorted(Path(folder).glob("*.yaml"))]
+    key = tuple((str(p), st.st_mtime_ns, st.st_size) for p in paths for st in [p.stat()])
+    if key not in _REGISTRY_CACHE:
+        _REGISTRY_CACHE.clear()  # one version of the files at a time: bounded memory
+        _REGISTRY_CACHE[key] = _load_registry(paths)
+    return dict(_REGISTRY_CACHE[key])
+
+
+def _load_registry(paths: list[Path]) -> ProfileRegistry:
     registry: ProfileRegistry = {}
-    for folder in (PROFILE_DIR, *extra_dirs):
-        for path in sorted(Path(folder).glob("*.yaml")):
-            prof = load_profile(path)
-            if prof.name in registry:
-                raise ConfigError(
-                    f"{path}: profile name {prof.name!r} is taken by {registry[prof.name].source}"
-                )
-            registry[prof.name] = prof
+    for path in paths:
+        prof = load_profile(path)
+        if prof.name in registry:
+            raise ConfigError(
+                f"{path}: profile name {prof.name!r} is taken by {registry[prof.name].source}"
+            )
+        registry[prof.name] = prof
     return registry

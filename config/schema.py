@@ -8,10 +8,13 @@ is an error that names the key and its line rather than a silently ignored setti
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from datetime import date
+from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    ConfigDict,
     Field,
     PrivateAttr,
     ValidationInfo,
@@ -19,11 +22,15 @@ from pydantic import (
     model_validator,
 )
 
+from config.alarm_settings import AlarmSettings, KpiSettings
+from config.dlt645_checks import model_problems as dlt645_problems
+from config.dlt645_schema import Dlt645Gateway
 from config.influx import InfluxSettings
 from config.mqtt import MqttSettings
 from config.serial_bus import SerialBus
 from config.simulator_settings import FaultSpec, SimulatorSettings
-from config.strict import ID_PATTERN, Id, Strict
+from config.strict import EntryId, Host, Id, Strict
+from config.web_settings import WebSettings
 
 __all__ = ["FaultSpec", "SimulatorSettings"]  # re-exported: part of the config model
 
@@ -36,11 +43,6 @@ CROSS_CHECKED = "cross_checked"
 
 
 
-# an id becomes an InfluxDB tag and a file name: keep it to a safe alphabet
-EntryId = Annotated[str, Field(
-    pattern=ID_PATTERN, description="lowercase letters, digits, - and _; unique across the site")]
-
-
 class Named(Strict):
     id: EntryId
     name: str = Field("", description="display name (Chinese is fine)")
@@ -50,7 +52,8 @@ class DeviceSpec(Strict):
     """A device as listed under a gateway: its host and port are the gateway's."""
 
     id: EntryId
-    protocol: Literal["modbus-tcp"] = Field("modbus-tcp", description="only modbus-tcp for now")
+    protocol: Literal["modbus-tcp", "mqtt"] = Field(
+        "modbus-tcp", description="modbus-tcp: polled; mqtt: its readings arrive over MQTT")
     unit_id: int = Field(1, ge=0, le=MAX_UNIT_ID, description="Modbus unit (slave) id")
     profile: str = Field(min_length=1, description="a profile name from config/profiles")
     poll_interval_s: float = Field(
@@ -77,14 +80,26 @@ class GatewayDevice(DeviceSpec):
     def _no_address(cls, data: object) -> object:
         if isinstance(data, dict) and ("host" in data or "port" in data):
             raise ValueError("a device under a gateway takes host and port from the gateway")
+        if isinstance(data, dict) and data.get("protocol") == "mqtt":
+            raise ValueError("a device under a gateway is polled over Modbus, not mqtt")
         return data
 
 
 class Device(DeviceSpec):
-    host: str = Field(DEFAULT_HOST, description="address of the device or gateway")
+    host: Host = Field(DEFAULT_HOST, description="hostname, IPv4 or IPv6 address of the device")
     port: int = Field(DEFAULT_PORT, ge=1, le=65535, description="Modbus TCP port")
     # set when the device was listed under a gateway; not a key a user writes
     _gateway: str | None = PrivateAttr(None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mqtt_has_no_address(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("protocol") == "mqtt":
+            given = [k for k in ("host", "port", "unit_id") if k in data]
+            if given:
+                raise ValueError(f"an mqtt device has no {', '.join(given)}: its readings "
+                                 "arrive over MQTT (see mqtt.subscriptions)")
+        return data
 
     @property
     def gateway(self) -> str | None:
@@ -99,7 +114,7 @@ class Gateway(Strict):
     """
 
     id: EntryId
-    host: str = Field(DEFAULT_HOST, description="address of the device or gateway")
+    host: Host = Field(DEFAULT_HOST, description="hostname, IPv4 or IPv6 address of the gateway")
     port: int = Field(DEFAULT_PORT, ge=1, le=65535, description="Modbus TCP port")
     timeout_s: float | None = Field(None, gt=0, le=60, description="default: collector.timeout_s")
     pause_after_connect_s: float = Field(
@@ -155,6 +170,10 @@ class Plant(Strict):
     latitude: float = Field(ge=-90, le=90, description="degrees north")
     longitude: float = Field(ge=-180, le=180, description="degrees east")
     altitude_m: float = Field(0.0, ge=-500, le=9000, description="metres above sea level")
+    commissioned: date | None = Field(
+        None, description="first day of operation: bounds its lifetime counters (default "
+                          "2014-01-01, the programme's start)",
+    )
     timezone: str = Field(
         "Asia/Shanghai", description="IANA zone: local midnight for daily counters",
     )
@@ -170,6 +189,10 @@ class Plant(Strict):
         default_factory=list,
         description="Modbus TCP gateways of this plant, each with many unit ids",
     )
+    dlt645_gateways: list[Dlt645Gateway] = Field(
+        default_factory=list,
+        description="serial-to-TCP gateways with DL/T 645-2007 meters on their RS485 bus",
+    )
     _all: list[Device] = PrivateAttr(default_factory=list)
 
     @field_validator("timezone")
@@ -177,8 +200,8 @@ class Plant(Strict):
     def _known_timezone(cls, tz: str) -> str:
         try:
             ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError) as e:
-            raise ValueError(f"unknown timezone {tz!r}") from e
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a 300-character name
+            raise ValueError(f"unknown timezone {tz[:60]!r}") from None
         return tz
 
     @model_validator(mode="after")
@@ -204,6 +227,8 @@ class Plant(Strict):
             d.host, d.port = new.get((d.host, d.port), (d.host, d.port))
         for g in self.gateways:
             g.host, g.port = new.get((g.host, g.port), (g.host, g.port))
+        for s in self.dlt645_gateways:
+            s.host, s.port = new.get((s.host, s.port), (s.host, s.port))
         self._resolve()
 
 
@@ -258,12 +283,25 @@ class CollectorSettings(Strict):
 
 
 class Config(Strict):
+    # the outermost model decides whether errors quote their input: never, it may be a secret
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
     site: Site = Field(default_factory=Site)
     influxdb: InfluxSettings = Field(default_factory=InfluxSettings)
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     collector: CollectorSettings = Field(default_factory=CollectorSettings)
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
+    state_dir: Path | None = Field(
+        None, description="alarm state (SQLite, 0700); default: state/ beside the spool folder")
+    alarms: AlarmSettings = Field(default_factory=AlarmSettings)
+    kpi: KpiSettings = Field(default_factory=KpiSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     counties: list[County] = Field(default_factory=list)
+
+    @property
+    def state_path(self) -> Path:
+        """The state folder: ``state_dir``, or ``state`` beside ``influxdb.spool_dir``."""
+        return self.state_dir or self.influxdb.spool_dir.parent / "state"
 
     def plants(self) -> list[Plant]:
         out: list[Plant] = []
@@ -275,15 +313,19 @@ class Config(Strict):
                     out += v.plants
         return out
 
-    def devices(self) -> list[tuple[Plant, Device]]:
-        return [(p, d) for p in self.plants() for d in p.all_devices()]
+    def devices(self, protocol: str | None = None) -> list[tuple[Plant, Device]]:
+        """Every device (of one ``protocol`` if given) with its plant."""
+        return [(p, d) for p in self.plants() for d in p.all_devices()
+                if protocol is None or d.protocol == protocol]
 
     def gateways(self) -> list[tuple[Plant, Gateway]]:
         return [(p, g) for p in self.plants() for g in p.gateways]
 
     def endpoints(self) -> list[tuple[str, int]]:
         """Every distinct host:port that devices or gateways sit at, in config order."""
-        return list(dict.fromkeys((d.host, d.port) for _, d in self.devices()))
+        return list(dict.fromkeys([*((d.host, d.port) for _, d in self.devices("modbus-tcp")),
+                                   *((g.host, g.port) for p in self.plants()
+                                     for g in p.dlt645_gateways)]))
 
     def move_endpoints(self, new: dict[tuple[str, int], tuple[str, int]]) -> None:
         """Move every device and gateway at a (host, port) in ``new`` to its new address."""
@@ -323,6 +365,8 @@ class Config(Strict):
                     problems.append(f"device id {d.id!r} is used twice{where}")
                 seen_devices.add(d.id)
                 addr = (d.host, d.port, d.unit_id)
+                if d.protocol == "mqtt":
+                    continue  # no address: its readings are pushed
                 if addr in seen_addr:
                     problems.append(
                         f"device {d.id!r}{where} has the same host:port/unit "
@@ -330,9 +374,16 @@ class Config(Strict):
                 else:
                     seen_addr[addr] = d.id
         problems += self._gateway_problems()
+        meters = dlt645_problems(self, seen_devices, problems.append)
         for i, f in enumerate(self.simulator.faults):
-            if f.device not in seen_devices:
+            if f.device not in seen_devices | meters:
                 problems.append(f"simulator.faults[{i}]: no device {f.device!r}")
+        for i, m in enumerate(self.simulator.mqtt.plants):
+            if m.plant not in seen_plants:
+                problems.append(f"simulator.mqtt.plants[{i}]: no plant {m.plant!r}")
+        if self.simulator.mqtt.uplink_port == self.mqtt.port:
+            problems.append("simulator.mqtt.uplink_port is mqtt.port: the uplink would relay "
+                            "to itself (mqtt.port is the broker the simulator relays to)")
         return problems
 
     def _gateway_problems(self) -> list[str]:
@@ -349,7 +400,7 @@ class Config(Strict):
                                 f"{g.host}:{g.port} as gateway {at[(g.host, g.port)]!r}")
             else:
                 at[(g.host, g.port)] = g.id
-        for p, d in self.devices():
+        for p, d in self.devices("modbus-tcp"):
             gw = at.get((d.host, d.port))
             if gw is not None and d.gateway is None:  # under another gateway: said above
                 problems.append(f"device {d.id!r} (plant {p.id}) is at {d.host}:{d.port}, the "

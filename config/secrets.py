@@ -11,17 +11,19 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationInfo, model_validator
 
+from config.strict import FilePath
+
 CONFIG_DIR = "config_dir"  # validation context key: the folder relative files are in
 
 
 class Secret(BaseModel):
     """One of ``value``, ``env`` (a variable name) or ``file`` (a path); resolved at load time."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     value: SecretStr | None = None
     env: str | None = None
-    file: Path | None = None
+    file: FilePath | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self, info: ValidationInfo) -> Secret:
@@ -33,8 +35,13 @@ class Secret(BaseModel):
         base = (info.context or {}).get(CONFIG_DIR)
         if self.file is not None and base is not None and not self.file.is_absolute():
             self.file = Path(base) / self.file
-        if self.file is not None and not self.file.is_file():
-            raise ValueError(f"secret file {self.file} does not exist")
+        if self.file is not None:
+            try:
+                found = self.file.is_file()
+            except OSError as e:  # ENAMETOOLONG, EACCES on a folder: is_file() raises those
+                raise ValueError(f"secret file {self.file}: {e.strerror}") from None
+            if not found:
+                raise ValueError(f"secret file {self.file} does not exist")
         return self
 
     def reveal(self) -> str:

@@ -7,11 +7,12 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from config.simulator_mqtt import SimMqttSettings
 from config.strict import Id, Strict
 
 MODBUS_EXCEPTIONS = {1, 2, 3, 4, 5, 6, 7, 8, 10, 11}
 FaultKind = Literal["no_answer", "slow_answer", "exception", "fault_code", "counter_reset",
-                    "string_loss", "stuck_value"]
+                    "string_loss", "stuck_value", "bad_checksum", "error_reply"]
 
 
 class FaultSpec(Strict):
@@ -31,7 +32,8 @@ class FaultSpec(Strict):
     until: float | datetime | None = Field(None, description="end (same forms); none: to the end")
     delay_s: float = Field(1.0, ge=0, le=600, description="slow_answer: real seconds")
     code: int | None = Field(None, ge=0, le=65535,
-                             description="exception: Modbus code; fault_code: vendor code")
+                             description="exception: Modbus code; fault_code: vendor code; "
+                                         "error_reply: the DL/T 645 error byte")
     every: int = Field(1, ge=1, le=1000, description="exception: every n-th request only")
     field: str | None = Field(None, description="counter_reset/stuck_value: canonical field")
     value: float = Field(0.0, ge=0, description="counter_reset: what the counter reads")
@@ -47,14 +49,51 @@ class FaultSpec(Strict):
 
     @model_validator(mode="after")
     def _needs_code(self) -> FaultSpec:
+        if self.kind == "error_reply" and self.code is None:
+            raise ValueError("an error_reply fault needs code (the DL/T 645 error byte)")
         if self.kind in ("exception", "fault_code") and self.code is None:
             raise ValueError(f"a {self.kind} fault needs code")
         if self.kind == "exception" and self.code not in MODBUS_EXCEPTIONS:
             raise ValueError(f"code {self.code} is no Modbus exception code "
                              f"({', '.join(map(str, sorted(MODBUS_EXCEPTIONS)))})")
+        if self.kind == "error_reply" and not 1 <= (self.code or 0) <= 0x7F:
+            raise ValueError(f"code {self.code} is no DL/T 645 error byte (1-127: bit 0 other "
+                             "error, 1 no requested data, 2 unauthorised, ...)")
         if self.kind == "stuck_value" and self.field is None:
             raise ValueError("a stuck_value fault needs field (e.g. p_ac_w)")
         return self
+
+
+class MeterTransformers(Strict):
+    """Instrument transformers in front of a simulated meter: "400/5" A is a CT ratio of 80."""
+
+    ct: str = Field("5/5", pattern=r"^\d+(\.\d+)?/\d+(\.\d+)?$",
+                    description="current transformer, primary/secondary A (e.g. 400/5)")
+    pt: str = Field("1/1", pattern=r"^\d+(\.\d+)?/\d+(\.\d+)?$",
+                    description="voltage transformer, primary/secondary V (e.g. 10000/100)")
+
+    @staticmethod
+    def _ratio(text: str, what: str) -> float:
+        primary, secondary = (float(x) for x in text.split("/"))
+        if primary <= 0 or secondary <= 0:
+            raise ValueError(f"{what} {text!r}: both sides must be above 0")
+        return primary / secondary
+
+    @model_validator(mode="after")
+    def _positive(self) -> MeterTransformers:
+        for text, what in ((self.ct, "ct"), (self.pt, "pt")):
+            ratio = self._ratio(text, what)
+            if not 0.1 <= ratio <= 9999:  # what the meters' ratio registers can hold
+                raise ValueError(f"{what} {text!r}: ratio {ratio:g} is outside 0.1..9999")
+        return self
+
+    @property
+    def ct_ratio(self) -> float:
+        return self._ratio(self.ct, "ct")
+
+    @property
+    def pt_ratio(self) -> float:
+        return self._ratio(self.pt, "pt")
 
 
 class SimulatorSettings(Strict):
@@ -79,6 +118,13 @@ class SimulatorSettings(Strict):
     faults: list[FaultSpec] = Field(
         default_factory=list, description="faults to inject, see simulator.faults[]",
     )
+    meter_transformers: dict[Id, MeterTransformers] = Field(
+        default_factory=dict,
+        description="meter id -> its CT/PT: the meter serves secondary-side values",
+    )
+    mqtt: SimMqttSettings = Field(
+        default_factory=SimMqttSettings,
+        description="plants that push over MQTT, and their uplink (see simulator.mqtt)")
 
     @field_validator("start")
     @classmethod

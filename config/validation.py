@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from config.yamlpos import Loc, line_of
+from config.yaml_loader import Loc, line_of
 
 
 def dotted(loc: Loc) -> str:
@@ -29,7 +29,8 @@ def owner(data: Any, loc: Loc) -> str:
             kind = loc[i - 1]
             label = {"plants": "plant", "devices": "device", "villages": "village",
                      "townships": "township", "counties": "county",
-                     "gateways": "gateway"}.get(str(kind))
+                     "gateways": "gateway", "dlt645_gateways": "gateway",
+                     "meters": "meter"}.get(str(kind))
             if label:
                 names.append(f"{label} {node['id']!r}")
     return ", ".join(names)

@@ -14,13 +14,15 @@ from typing import Any
 from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
-from grafana import finance, operators, technicians
+from grafana import alarm_board, finance, kpi_board, operators, technicians
 
 DASHBOARD_DIR = Path(__file__).resolve().parent / "dashboards"
 BUILDERS: dict[str, Callable[[], dash.Dashboard]] = {
     f"{operators.UID}.json": operators.build,
     f"{technicians.UID}.json": technicians.build,
     f"{finance.UID}.json": finance.build,
+    f"{alarm_board.UID}.json": alarm_board.build,
+    f"{kpi_board.UID}.json": kpi_board.build,
 }
 
 

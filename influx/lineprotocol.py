@@ -1,10 +1,23 @@
-"""Reading -> InfluxDB line protocol (the v1 ``/write`` body; 2.x and 3.x accept the same).
+r"""InfluxDB line protocol: every escape in one place, a generic line builder, and the collector's
+Reading encoder (the v1 ``/write`` body; 2.x and 3.x accept the same).
 
-A line is ``<measurement>,<tags> <fields> <timestamp>``. Fields are floats written with
-``repr`` (the shortest text that reads back as the same double); a field whose quality is not
-good is written as ``q_<field>="<quality>"`` and never as a number; None, NaN and infinities
-are left out; ``status`` and ``faults`` are string fields; a reading with nothing left is
-dropped.
+A line is ``<measurement>[,<tag>=<value>...] <field>=<value>[,...] [<timestamp>]``.
+
+Escaping, per the 1.x line protocol reference and checked against a real influxd 1.6:
+- measurement: ``,`` and space are escaped with a backslash;
+- tag keys, tag values, field keys: ``,``, ``=`` and space;
+- string field values are double-quoted, with ``"`` and ``\`` escaped.
+
+A backslash is never escaped outside string values. InfluxDB 1.x stores the tag value written
+as ``a\\b`` with two backslashes (its parser unescapes only ``\,``, ``\=`` and ``\ ``), so
+escaping a backslash, as the allocator's own escaper did, doubles it. 2.x reads ``\\`` as one
+backslash where 1.x keeps two, and a trailing backslash escapes the separator after it: a name
+or tag value with a backslash at its end or before ``\``, ``,``, ``=`` or a space cannot be
+written so that every server stores it as given, and is refused (LineProtocolError), as are
+empty names and values and line breaks. Ids from the config are a safe alphabet.
+
+A Reading's ``text`` entries are string fields and its ``tags`` are tags after plant, device
+and village (alarm transitions use both).
 
 Speed matters: the sink encodes every reading on the collector's one event loop. A device's
 readings keep their shape from poll to poll (the same fields, the same fields not implemented,
@@ -17,27 +30,103 @@ hold a None, a NaN or an infinity takes the general path, which produces the sam
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 
 from collector.reading import Quality, Reading
+from influx import names
+from influx.errors import LineProtocolError
+
+log = logging.getLogger(__name__)
 
 PRECISION_DIVISOR = {"ns": 1, "u": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # InfluxDB integers are int64
 
-_TAG_ESCAPE = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})
+_KEY_ESCAPE = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})  # tag keys/values, field keys
 _MEAS_ESCAPE = str.maketrans({",": r"\,", " ": r"\ "})
+# a backslash that would escape what follows it (or the separator after the text)
+_AMBIGUOUS_BACKSLASH = re.compile(r"\\(?=[\\,= ]|$)")
 _CACHE_MAX = 100_000  # entries per cache, whatever the tag churn
 
-
-def _tag(value: str) -> str:
-    return value.translate(_TAG_ESCAPE)
+FieldValue = float | int | bool | str
 
 
-def _string_field(value: str) -> str:
+def _checked(text: str, what: str) -> str:
+    if not text:
+        raise LineProtocolError(f"{what} is empty")
+    if "\n" in text or "\r" in text:
+        raise LineProtocolError(f"{what} {text!r} contains a line break")
+    if "\\" in text and _AMBIGUOUS_BACKSLASH.search(text):
+        raise LineProtocolError(
+            f"{what} {text!r} has a backslash at its end or before a backslash, comma, equals "
+            f"sign or space: InfluxDB 1.x and 2.x would store it differently")
+    return text
+
+
+def measurement(name: str) -> str:
+    return _checked(name, "measurement").translate(_MEAS_ESCAPE)
+
+
+def tag_key(key: str) -> str:
+    return _checked(key, "tag key").translate(_KEY_ESCAPE)
+
+
+def tag_value(value: str) -> str:
+    return _checked(value, "tag value").translate(_KEY_ESCAPE)
+
+
+def field_key(key: str) -> str:
+    return _checked(key, "field key").translate(_KEY_ESCAPE)
+
+
+def string_value(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def field_value(value: FieldValue) -> str:
+    """``1.5``, ``123i`` (an int64), ``true`` or ``"text"``; NaN and infinities are refused."""
+    if isinstance(value, bool):  # before int: bool is an int
+        return "true" if value else "false"
+    if isinstance(value, int):
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise LineProtocolError(f"integer {value} does not fit InfluxDB's int64")
+        return f"{value}i"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise LineProtocolError(f"{value!r} cannot be stored (not finite)")
+        return repr(value)
+    if isinstance(value, str):
+        return string_value(value)
+    raise LineProtocolError(f"field values are float, int, bool or str, not "
+                            f"{type(value).__name__}")
+
+
+def line(measurement_name: str, tags: Mapping[str, str], fields: Mapping[str, FieldValue],
+         timestamp: int | None = None) -> str:
+    """One point. Tags keep the given order; the timestamp is in the precision of the write."""
+    if not fields:
+        raise LineProtocolError(f"a {measurement_name} point needs at least one field")
+    head = measurement(measurement_name)
+    if tags:
+        head += "," + ",".join(f"{tag_key(k)}={tag_value(v)}" for k, v in tags.items())
+    body = ",".join(f"{field_key(k)}={field_value(v)}" for k, v in fields.items())
+    return f"{head} {body}" if timestamp is None else f"{head} {body} {int(timestamp)}"
+
+
+def body(lines: Iterable[str]) -> bytes:
+    """The ``/write`` body: one line each, each ending in a newline."""
+    text = "\n".join(lines)
+    return (text + "\n").encode() if text else b""
+
+
+# ---- Readings (the collector's hot path) -------------------------------------------------------
 _prefixes: dict[tuple[str, str, str, str | None], str] = {}
+_field_keys: dict[str, str] = {}
+_unwritable: set[tuple[str, str, str, str | None]] = set()
+_TAG_PLANT, _TAG_DEVICE, _TAG_VILLAGE = (tag_key(t) for t in (names.PLANT, names.DEVICE,
+                                                             names.VILLAGE))
 
 
 def _prefix(r: Reading) -> str:
@@ -45,20 +134,33 @@ def _prefix(r: Reading) -> str:
     key = (r.kind, r.plant, r.device, r.village)
     prefix = _prefixes.get(key)
     if prefix is None:
-        prefix = f"{r.kind.translate(_MEAS_ESCAPE)},plant={_tag(r.plant)},device={_tag(r.device)}"
+        prefix = (f"{measurement(r.kind)},{_TAG_PLANT}={tag_value(r.plant)},"
+                  f"{_TAG_DEVICE}={tag_value(r.device)}")
         if r.village:
-            prefix += f",village={_tag(r.village)}"
+            prefix += f",{_TAG_VILLAGE}={tag_value(r.village)}"
         if len(_prefixes) > _CACHE_MAX:
             _prefixes.clear()
         _prefixes[key] = prefix
     return prefix
 
 
+def _fkey(name: str) -> str:
+    key = _field_keys.get(name)
+    if key is None:
+        key = field_key(name)
+        if len(_field_keys) > _CACHE_MAX:
+            _field_keys.clear()
+        _field_keys[name] = key
+    return key
+
+
+_STATUS, _FAULTS = field_key(names.STATUS), field_key(names.FAULTS)
+
 # (kind, plant, device, village, field names, quality items, has status, has faults) ->
 # ("<prefix> f1=%r,q_f2=\"invalid\",...[,status=%s][,faults=%s] %s", the good field names)
 _Key = tuple[object, ...]
 _templates: dict[_Key, tuple[str, tuple[str, ...]]] = {}
-_strings: dict[str, str] = {}  # status text -> its escaped string field (few distinct ones)
+_strings: dict[str, str] = {}  # status text -> its string field value (few distinct ones)
 _fault_texts: dict[tuple[int, ...], str] = {}
 
 
@@ -68,16 +170,16 @@ def _template(key: _Key, r: Reading) -> tuple[str, tuple[str, ...]]:
     good: list[str] = []
     for name in r.fields:
         q = r.quality.get(name, Quality.GOOD)
-        safe = name.replace("%", "%%")
         if q is Quality.GOOD:
-            parts.append(f"{safe}=%r")
+            parts.append(f"{_fkey(name).replace('%', '%%')}=%r")
             good.append(name)
         else:  # never a bad value under the field's name: a dashboard would graph it
-            parts.append(f"q_{safe}={_string_field(q.value).replace('%', '%%')}")
+            key_text = _fkey(names.QUALITY_PREFIX + name)
+            parts.append(f"{key_text}={string_value(q.value)}".replace("%", "%%"))
     if r.status is not None:
-        parts.append("status=%s")
+        parts.append(f"{_STATUS}=%s")
     if r.faults is not None:
-        parts.append("faults=%s")
+        parts.append(f"{_FAULTS}=%s")
     if len(_templates) > _CACHE_MAX:
         _templates.clear()
     entry = _templates[key] = (f"{prefix} {','.join(parts)} %s", tuple(good))
@@ -89,41 +191,59 @@ def _status_text(status: str) -> str:
     if text is None:
         if len(_strings) > _CACHE_MAX:
             _strings.clear()
-        text = _strings[status] = _string_field(status)
+        text = _strings[status] = string_value(status)
     return text
 
 
 def _faults_text(faults: tuple[int, ...]) -> str:
+    # "" when none is active: last(faults) must show a fault clear
     text = _fault_texts.get(faults)
     if text is None:
         if len(_fault_texts) > _CACHE_MAX:
             _fault_texts.clear()
-        text = _fault_texts[faults] = _string_field(",".join(map(str, faults)))
+        text = _fault_texts[faults] = string_value(",".join(map(str, faults)))
     return text
 
 
 def _general_line(r: Reading, div: int) -> str | None:
-    """Any reading: qualities, None and non-finite values, status, faults."""
+    """Any reading: qualities, None and non-finite values, status, faults; the fast paths in
+    _lines give the same text for the readings they take."""
     isfinite = math.isfinite
+    known = _field_keys.get  # escaped field keys; _fkey escapes and caches a new one
     if r.quality:
         parts: list[str] = []
         for name, value in r.fields.items():
             q = r.quality.get(name, Quality.GOOD)
             if q is not Quality.GOOD:
                 # Never write a bad value under the field's name: a dashboard would graph it.
-                parts.append(f"q_{name}={_string_field(q.value)}")
+                parts.append(f"{_fkey(names.QUALITY_PREFIX + name)}={string_value(q.value)}")
             elif value is not None and isfinite(value):
-                parts.append(f"{name}={float(value)!r}")
+                parts.append(f"{known(name) or _fkey(name)}={float(value)!r}")
     else:
-        parts = [f"{name}={float(value)!r}" for name, value in r.fields.items()
-                 if value is not None and isfinite(value)]
+        parts = [f"{known(name) or _fkey(name)}={float(value)!r}"
+                 for name, value in r.fields.items() if value is not None and isfinite(value)]
     if r.status is not None:
-        parts.append(f"status={_string_field(r.status)}")
+        parts.append(f"{_STATUS}={string_value(r.status)}")
     if r.faults is not None:  # "" when none is active: last(faults) must show a fault clear
-        parts.append(f"faults={_string_field(','.join(map(str, r.faults)))}")
+        parts.append(f"{_FAULTS}={string_value(','.join(map(str, r.faults)))}")
+    parts += [f"{_fkey(name)}={string_value(value)}" for name, value in r.text.items()]
     if not parts:
         return None
-    return f"{_prefix(r)} {','.join(parts)} {r.ts_ns // div}"
+    prefix = _prefix(r)
+    if r.tags:  # sorted, as InfluxDB stores them; empty values are not tags
+        prefix += "".join(f",{tag_key(k)}={tag_value(v)}" for k, v in sorted(r.tags.items())
+                          if v)
+    return f"{prefix} {','.join(parts)} {r.ts_ns // div}"
+
+
+def _unwritable_reading(r: Reading, e: LineProtocolError) -> None:
+    """Logged once per device: the config's id alphabet makes this a bug, not an operator's
+    mistake, and one bad device must not stop the others' readings."""
+    key = (r.kind, r.plant, r.device, r.village)
+    if key not in _unwritable and len(_unwritable) < _CACHE_MAX:
+        _unwritable.add(key)
+        log.error("readings of plant %r device %r cannot be written to InfluxDB: %s",
+                  r.plant, r.device, e)
 
 
 def _lines(readings: Iterable[Reading], div: int) -> list[str]:
@@ -132,28 +252,32 @@ def _lines(readings: Iterable[Reading], div: int) -> list[str]:
     templates = _templates
     for r in readings:
         fields, quality = r.fields, r.quality
-        if fields:
-            key = (r.kind, r.plant, r.device, r.village, tuple(fields),
-                   tuple(quality.items()) if quality else (), r.status is None,
-                   r.faults is None)
-            template, good = templates.get(key) or _template(key, r)
-            values = [fields[name] for name in good]
-            try:
-                total = sum(values)  # TypeError for None (or anything not a number)
-            except TypeError:
-                total = math.nan
-            if good and total - total == 0:  # no NaN or infinity: every good field is written
-                args = [*map(float, values)]
-                if r.status is not None:
-                    args.append(_status_text(r.status))
-                if r.faults is not None:
-                    args.append(_faults_text(r.faults))
-                args.append(r.ts_ns // div)
-                append(template % tuple(args))
-                continue
-        line = _general_line(r, div)
-        if line is not None:
-            append(line)
+        try:
+            if fields and not r.tags and not r.text:
+                key = (r.kind, r.plant, r.device, r.village, tuple(fields),
+                       tuple(quality.items()) if quality else (), r.status is None,
+                       r.faults is None)
+                template, good = templates.get(key) or _template(key, r)
+                values = [fields[name] for name in good]
+                try:
+                    total = sum(values)  # TypeError for None (or anything not a number)
+                except TypeError:
+                    total = math.nan
+                if good and total - total == 0:  # no NaN or infinity: every good field written
+                    args = [*map(float, values)]
+                    if r.status is not None:
+                        args.append(_status_text(r.status))
+                    if r.faults is not None:
+                        args.append(_faults_text(r.faults))
+                    args.append(r.ts_ns // div)
+                    append(template % tuple(args))
+                    continue
+            text = _general_line(r, div)
+        except LineProtocolError as e:
+            _unwritable_reading(r, e)
+            continue
+        if text is not None:
+            append(text)
     return out
 
 

@@ -18,7 +18,7 @@ import shutil
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from pydantic import HttpUrl
@@ -26,19 +26,29 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from collector.alarms.demo import add_demo_faults
+from collector.alarms.demo import report as report_alarms
 from collector.reading import Reading
 from collector.runner import Collector
 from collector.sinks.base import CallbackSink
 from collector.sinks.influx import InfluxSink
+from config.profiles import load_registry
 from config.schema import Config
+from localsite.demo_mqtt import DEMO_MQTT_PLANT, MqttPlantPath
 from localsite.servers import DEFAULT_VAR, InfluxServer, free_port
+from reports.line_loss import settlement_meters
 from simulator.fleet import Fleet
 from timebase.clock import Clock
 
 log = logging.getLogger(__name__)
 
 DAY_S = 86_400
-MARGIN = timedelta(minutes=15)
+# Simulated time before the day begins (and after it ends): every meter must be read at least
+# once before local midnight, or the allocator has no baseline for the day. Two hours are 5 s
+# of real time at 1440x: enough for the first polls on a loaded machine, a DL/T 645 meter's
+# included (a poll is up to a second of serial traffic at 9600 baud: 24 simulated minutes); 15
+# minutes (0.6 s) was not, and an hour was not always for the serial meter.
+MARGIN = timedelta(hours=2)
 ALLOCATION_EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "examples" / \
     "allocation-gonghe.yaml"
 
@@ -59,13 +69,20 @@ class PlantEnergy:
 
 def plant_energy_from_influx(server: InfluxServer, db: str, cfg: Config, start_ns: int,
                              end_ns: int) -> dict[str, tuple[float, float, int]]:
-    """Per plant: (meter export kWh, inverter kWh, readings) over [start, end] from InfluxDB."""
+    """Per plant: (meter export kWh, inverter kWh, readings) over [start, end] from InfluxDB.
+
+    The meter is the plant's settlement meter (a DL/T 645 meter where it has one, not the
+    plant's own check meter beside it), as billing and the line-loss report count it.
+    """
+    registry = load_registry()
     where = f"time >= {start_ns} AND time <= {end_ns}"
     out: dict[str, tuple[float, float, int]] = {}
     for plant in cfg.plants():
         tag = f"plant = '{plant.id}'"
-        meter = server.query(
-            f"SELECT spread(e_export_kwh) FROM meter WHERE {tag} AND {where} GROUP BY device", db)
+        billed = " OR ".join(f"device = '{m}'" for m in settlement_meters(plant, registry))
+        billed = billed or "device = ''"  # no meter: nothing
+        meter = server.query(f"SELECT spread(e_export_kwh) FROM meter WHERE {tag} AND "
+                             f"({billed}) AND {where} GROUP BY device", db)
         inv = server.query(
             f"SELECT spread(e_total_kwh) FROM inverter WHERE {tag} AND {where} GROUP BY device",
             db)
@@ -109,10 +126,11 @@ async def simulate_day(cfg: Config, server: InfluxServer, console: Console,
     start = sim.start or datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     # Begin a little before the day and end a little after it, so the meters are read on both
     # sides of each local midnight, as the allocator needs to difference the counters.
+    registry = load_registry()  # before the clock runs: at 1440x the margin is 0.6 s real
     clock = Clock.starting(start - MARGIN, sim.speed)
     start_ns = clock.sim_start_ns
     stop_ns = start_ns + int((DAY_S + 2 * MARGIN.total_seconds()) * 1e9)
-    fleet = Fleet(cfg, clock)
+    fleet = Fleet(cfg, clock, registry)
     sink = InfluxSink(cfg.influxdb)
     accepted = 0
 
@@ -120,7 +138,11 @@ async def simulate_day(cfg: Config, server: InfluxServer, console: Console,
         nonlocal accepted
         accepted += len(readings)
 
-    collector = Collector(cfg, [sink, CallbackSink(count)], clock)
+    # one plant takes the MQTT path: edge collector -> Mosquitto -> this collector
+    mqtt = MqttPlantPath(cfg, DEMO_MQTT_PLANT, server.root.parent, clock) \
+        if any(p.id == DEMO_MQTT_PLANT for p in cfg.plants()) else None
+    collector = Collector(mqtt.central if mqtt else cfg, [sink, CallbackSink(count)], clock,
+                          registry)
     t0 = time.monotonic()
     completed = False
     # whatever happens (Ctrl-C, a port taken, InfluxDB gone), stop what was started: the
@@ -128,6 +150,8 @@ async def simulate_day(cfg: Config, server: InfluxServer, console: Console,
     try:
         await fleet.start()
         truth0 = fleet.ground_truth()
+        if mqtt is not None:
+            await mqtt.start()
         await collector.start()
         with Progress(TextColumn("[bold]simulating"), BarColumn(),
                       TextColumn("{task.description}"), TimeElapsedColumn(),
@@ -146,29 +170,40 @@ async def simulate_day(cfg: Config, server: InfluxServer, console: Console,
             await stop_event_on_signals().wait()
         completed = True
     finally:
-        await _stop_all(("collector", collector.stop), ("fleet", fleet.stop),
-                        raise_error=completed)
+        nothing = _nothing
+        await _stop_all(("MQTT edge", mqtt.stop_edge if mqtt else nothing),
+                        ("collector", collector.stop),
+                        ("Mosquitto", mqtt.stop_broker if mqtt else nothing),
+                        ("fleet", fleet.stop), raise_error=completed)
     truth1 = fleet.ground_truth()
     elapsed = time.monotonic() - t0
     stored = plant_energy_from_influx(server, cfg.influxdb.database, cfg, start_ns, stop_ns)
+    registry = load_registry()
     rows = []
     for sp in fleet.plants:
         pid = sp.plant.id
-        meter_truth = sum(truth1[m.id]["e_export_kwh"] - truth0[m.id]["e_export_kwh"]
-                          for m in sp.meters)
+        meter_ids = settlement_meters(sp.plant, registry)
+        meter_truth = sum(truth1[m]["e_export_kwh"] - truth0[m]["e_export_kwh"]
+                          for m in meter_ids)
         inv_truth = sum(truth1[i.id]["e_total_kwh"] - truth0[i.id]["e_total_kwh"]
                         for i in sp.inverters)
         m_db, i_db, n = stored[pid]
-        rows.append(PlantEnergy(pid, m_db, meter_truth, i_db, inv_truth, n))
+        label = f"{pid} (MQTT)" if mqtt is not None and pid == mqtt.plant_id else pid
+        rows.append(PlantEnergy(label, m_db, meter_truth, i_db, inv_truth, n))
     return rows, accepted, len(fleet.devices), elapsed
+
+
+async def _nothing() -> None:
+    return None
 
 
 def allocate_demo_day(console: Console, config: Path, day: str, out: Path, url: str,
                       db: str) -> None:
     """Split the simulated day's metered revenue among the villages, from InfluxDB."""
-    from allocator.pipeline import InfluxTarget, run
+    from allocator.pipeline import run
+    from config.influx import InfluxSettings
 
-    run(config, day, out, influx=InfluxTarget(url, db))
+    run(config, day, out, influx=InfluxSettings(url=url, database=db))
     with (out / "allocation.csv").open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))
     table = Table(title=f"Revenue of {day} by village (pvrelief allocate, from the meters)")
@@ -181,6 +216,20 @@ def allocate_demo_day(console: Console, config: Path, day: str, out: Path, url: 
     console.print(table)
     console.print(f"Statements, CSV and JSON in {out}/ "
                   "(allocation.csv, plants.csv, allocation.json, statements/*.xlsx).")
+
+
+def print_line_loss(console: Console, cfg: Config, day: date) -> None:
+    """The day's line loss per plant, from what the collector stored (pvrelief line-loss)."""
+    from reports.influx_counters import InfluxCounters
+    from reports.line_loss import line_loss
+    from reports.render import loss_table
+
+    counters = InfluxCounters(cfg.influxdb, trust_env=False)  # a loopback server
+    try:
+        rows = line_loss(cfg, load_registry(), counters, day, day)
+    finally:
+        counters.close()
+    console.print(loss_table(rows, 5.0))
 
 
 def _yuan(fen: str) -> str:
@@ -197,6 +246,8 @@ def run_demo(cfg: Config, var: Path = DEFAULT_VAR / "demo", keep_running: bool =
         moved = use_free_ports(cfg)
         cfg.influxdb.url = HttpUrl(server.url)
         cfg.influxdb.spool_dir = var / "spool"
+        faults = add_demo_faults(cfg)  # alarm state goes to var/state, beside the spool
+        console.print("Faults injected for the alarms: " + "; ".join(faults))
         console.print(f"InfluxDB {server.url} (data in {var / 'influxdb'}), "
                       f"database [bold]{cfg.influxdb.database}[/]")
         n_dev = len(cfg.devices())
@@ -222,8 +273,10 @@ def run_demo(cfg: Config, var: Path = DEFAULT_VAR / "demo", keep_running: bool =
                       f"in {elapsed:.0f} s.")
         day = (cfg.simulator.start or datetime.now(UTC)).date().isoformat()
         out = var / "allocation"
+        report_alarms(cfg, console, date.fromisoformat(day))
         allocate_demo_day(console, allocation_config, day, out, server.url,
                           cfg.influxdb.database)
+        print_line_loss(console, cfg, date.fromisoformat(day))
         console.print(
             f"InfluxDB data stays in {var / 'influxdb'}; run `.venv/bin/pvrelief demo "
             "--keep-running` to keep the fleet, collector and InfluxDB up after the day and "

@@ -7,6 +7,7 @@ daemon mode, so both servers run as child processes that we own and stop.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -18,6 +19,11 @@ from types import TracebackType
 from typing import Self
 
 import httpx
+
+from config.influx import InfluxSettings
+from influx.client import InfluxClient
+from influx.errors import AuthError
+from influx.influxql import quote_ident, quote_literal
 
 DEFAULT_VAR = Path(__file__).resolve().parent.parent / "var"
 START_TIMEOUT_S = 30.0
@@ -69,6 +75,11 @@ class LocalServer:
     @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs (benchmarks pin it, read its CPU), else None."""
+        return self._proc.pid if self.running and self._proc is not None else None
 
     def start(self, timeout: float = START_TIMEOUT_S) -> Self:
         if self.running:
@@ -142,15 +153,11 @@ class InfluxServer(LocalServer):
         super().__init__(root, port)
         self.rpc_port = rpc_port or free_port()
         self.auth = auth  # (admin user, password): auth-enabled, the user created at start
+        self._client: InfluxClient | None = None  # for query() and create_database()
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        """The influxd process id while it runs (the benchmarks pin it to a CPU), else None."""
-        return self._proc.pid if self.running and self._proc is not None else None
 
     def _config_text(self) -> str:
         d = self.root
@@ -203,48 +210,112 @@ bind-address = "127.0.0.1:{self.rpc_port}"
             # with auth on and no user yet, InfluxDB 1.x accepts exactly this unauthenticated
             # statement; afterwards (a restart) it answers 403, which is fine
             user, password = self.auth
-            httpx.post(f"{self.url}/query", trust_env=False, timeout=10, params={
-                "q": f"CREATE USER \"{user}\" WITH PASSWORD '{password}' WITH ALL PRIVILEGES"})
+            with (InfluxClient(InfluxSettings(url=self.url), trust_env=False) as anonymous,
+                  contextlib.suppress(AuthError)):
+                anonymous.execute(f"CREATE USER {quote_ident(user)} WITH PASSWORD "
+                                  f"{quote_literal(password)} WITH ALL PRIVILEGES")
         return self
 
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        super().stop(timeout)
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def client(self, database: str = "pvrelief") -> InfluxClient:
+        """A client of influx/client.py for this server (its admin user when auth is on)."""
+        settings = InfluxSettings(url=self.url, database=database)
+        if self.auth:
+            user, password = self.auth
+            settings = InfluxSettings(url=self.url, database=database, username=user,
+                                      password={"value": password})
+        # trust_env=False: a proxy from the environment must not sit between us and loopback
+        return InfluxClient(settings, trust_env=False)
+
     def create_database(self, db: str) -> None:
-        self.query(f'CREATE DATABASE "{db}"', method="POST")
+        self._shared().create_database(db)
 
     def query(self, q: str, db: str | None = None, method: str = "GET") -> list[dict]:
-        """Run InfluxQL; return the ``series`` of the first statement (empty list when none)."""
-        params = {"q": q, "epoch": "ns"}
-        if db:
-            params["db"] = db
-        r = httpx.request(method, f"{self.url}/query", params=params, timeout=30, trust_env=False,
-                          auth=self.auth)
-        r.raise_for_status()
-        result = r.json()["results"][0]
-        if "error" in result:
-            raise ServiceError(f"InfluxQL error for {q!r}: {result['error']}")
-        return list(result.get("series", []))
+        """Run InfluxQL; return the ``series`` of the first statement (empty list when none).
+
+        GET is a read-only query; POST a statement that changes something. Errors are
+        influx/errors.py's (an InfluxQL error is Refused).
+        """
+        client = self._shared()
+        if method == "POST":
+            return client.execute(q, db)
+        return client.query(q, db or "")  # "": no database, as before
+
+    def _shared(self) -> InfluxClient:
+        if self._client is None:
+            self._client = self.client()
+        return self._client
 
 
 class MosquittoServer(LocalServer):
-    """Mosquitto 2.x (Debian's ``mosquitto``) on a private port, anonymous, loopback only."""
+    """Mosquitto 2.x (Debian's ``mosquitto``) on a private port, loopback only.
+
+    Anonymous by default. With ``users`` it reads a password file made with
+    ``mosquitto_passwd`` and refuses anyone else; with ``tls`` it speaks TLS only, with a CA and
+    server (and client) certificates made by ``openssl`` in its folder (``ca_file``,
+    ``client_cert``, ``client_key``); ``require_certificate`` makes the client certificate
+    mandatory. Persistence is on: a SIGTERM writes it, a restart reads it.
+    """
 
     name = "mosquitto"
+
+    def __init__(self, root: Path, port: int | None = None, *, tls: bool = False,
+                 users: dict[str, str] | None = None, require_certificate: bool = False) -> None:
+        super().__init__(root, port)
+        self.tls = tls
+        self.users = dict(users or {})
+        self.require_certificate = require_certificate
+
+    @property
+    def ca_file(self) -> Path:
+        return self.root / "certs" / "ca.crt"
+
+    @property
+    def client_cert(self) -> Path:
+        return self.root / "certs" / "client.crt"
+
+    @property
+    def client_key(self) -> Path:
+        return self.root / "certs" / "client.key"
 
     def _command(self) -> list[str]:
         binary = find_binary("mosquitto")
         d = self.root
         # As root mosquitto drops to user `mosquitto`, which cannot write our folder: stay root.
         user = "user root\n" if os.geteuid() == 0 else ""
+        text = (f"{user}listener {self.port} 127.0.0.1\n"
+                f"allow_anonymous {'false' if self.users else 'true'}\n"
+                "persistence true\n"
+                f"persistence_location {d}/\n"
+                "autosave_interval 30\n"
+                "log_dest stdout\n"
+                "set_tcp_nodelay true\n"  # small MQTT packets must not wait for Nagle
+                "max_queued_messages 100000\n")
+        if self.users:
+            text += f"password_file {self._password_file()}\n"
+        if self.tls:
+            certs = make_certificates(d / "certs")
+            text += (f"cafile {certs / 'ca.crt'}\ncertfile {certs / 'server.crt'}\n"
+                     f"keyfile {certs / 'server.key'}\n"
+                     f"require_certificate {'true' if self.require_certificate else 'false'}\n")
         conf = d / "mosquitto.conf"
-        conf.write_text(
-            f"{user}listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
-            "persistence true\n"
-            f"persistence_location {d}/\n"
-            "autosave_interval 30\n"
-            "log_dest stdout\n"
-            "max_queued_messages 100000\n"
-        )
+        conf.write_text(text)
         return [binary, "-c", str(conf)]
+
+    def _password_file(self) -> Path:
+        path = self.root / "passwd"
+        path.unlink(missing_ok=True)
+        tool = find_binary("mosquitto_passwd")
+        for i, (user, password) in enumerate(self.users.items()):
+            create = ["-c"] if i == 0 else []
+            _run([tool, *create, "-b", str(path), user, password])
+        path.chmod(0o600)
+        return path
 
     def _ready(self) -> bool:
         try:
@@ -252,3 +323,31 @@ class MosquittoServer(LocalServer):
                 return True
         except OSError:
             return False
+
+
+def _run(cmd: list[str]) -> None:
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=60)
+    if done.returncode != 0:
+        raise ServiceError(f"{' '.join(cmd[:2])} failed ({done.returncode}): {done.stderr}")
+
+
+def make_certificates(folder: Path) -> Path:
+    """A private CA, a server certificate for 127.0.0.1/localhost and a client certificate,
+    made once per folder with ``openssl`` (kept on restarts, so clients keep trusting it)."""
+    if (folder / "client.crt").is_file():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    ssl = find_binary("openssl")
+    days = ["-days", "3650"]
+    _run([ssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(folder / "ca.key"),
+          "-out", str(folder / "ca.crt"), "-subj", "/CN=pvrelief test CA", *days])
+    ext = folder / "server.ext"
+    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    for name, cn, extra in (("server", "localhost", ["-extfile", str(ext)]),
+                            ("client", "pvrelief-client", [])):
+        _run([ssl, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(folder / f"{name}.key"),
+              "-out", str(folder / f"{name}.csr"), "-subj", f"/CN={cn}"])
+        _run([ssl, "x509", "-req", "-in", str(folder / f"{name}.csr"), "-CA",
+              str(folder / "ca.crt"), "-CAkey", str(folder / "ca.key"), "-CAcreateserial",
+              "-out", str(folder / f"{name}.crt"), *days, *extra])
+    return folder

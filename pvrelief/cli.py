@@ -34,6 +34,10 @@ COMMAND_MODULES = (
     "pvrelief.cmd_devices",
     "pvrelief.cmd_allocate",
     "pvrelief.cmd_grafana",
+    "pvrelief.cmd_lineloss",
+    "pvrelief.cmd_alarms",
+    "pvrelief.cmd_kpi",
+    "pvrelief.cmd_web",
 )
 
 for _name in COMMAND_MODULES:

@@ -1,4 +1,5 @@
-"""`pvrelief schema`: export the JSON Schemas of the config and of device profiles.
+"""`pvrelief schema`: export the JSON Schemas of the config, device profiles and MQTT payload
+mappings.
 
 The exported files are checked in (config/jsonschema/); a test fails when they drift from the
 pydantic models, so editors and CI validate YAML against what the code really accepts.
@@ -11,11 +12,15 @@ from pathlib import Path
 
 import typer
 
+from config.dlt645_identifiers import CatalogSpec
+from config.mappings import MappingFile
 from config.profiles import ProfileSpec
 from config.schema import Config
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "config" / "jsonschema"
-MODELS = {"pvrelief.schema.json": Config, "profile.schema.json": ProfileSpec}
+MODELS = {"pvrelief.schema.json": Config, "profile.schema.json": ProfileSpec,
+          "dlt645-identifiers.schema.json": CatalogSpec,
+          "mapping.schema.json": MappingFile}
 
 
 def render(name: str) -> str:
@@ -28,7 +33,7 @@ def register(app: typer.Typer) -> None:
     def schema(
         out: Path = typer.Option(SCHEMA_DIR, help="folder to write the schema files to"),
     ) -> None:
-        """Write the JSON Schemas of the config file and of device profiles."""
+        """Write the JSON Schemas of the config file, device profiles and payload mappings."""
         out.mkdir(parents=True, exist_ok=True)
         for name in MODELS:
             (out / name).write_text(render(name), encoding="utf-8")

@@ -12,10 +12,12 @@ import logging
 import signal
 from pathlib import Path
 
+from collector.gcpolicy import freeze_startup_heap
 from collector.metrics import Metrics, MetricsServer
-from collector.runner import Collector, build_sinks, freeze_startup_heap
+from collector.runner import Collector, build_sinks
 from config.schema import Config
 from simulator.fleet import Fleet
+from simulator.mqtt_publisher import SimMqtt
 from timebase.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -66,7 +68,7 @@ async def run_simulator(cfg: Config, clock: Clock, clock_file: Path | None,
                         duration_s: float | None = None) -> Fleet:
     stop = stop_event_on_signals()
     fleet = Fleet(cfg, clock)
-    async with fleet:
+    async with fleet, SimMqtt(fleet, cfg, clock):  # plants that push over MQTT, if any
         if clock_file is not None:
             clock.save(clock_file)
         await wait_for(stop, duration_s)

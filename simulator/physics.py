@@ -83,8 +83,25 @@ class PlantPhysics:
                 float(t_amb[i] * (1 - f) + t_amb[i + 1] * f))
 
 
-def dc_power_kw(kwp: np.ndarray, poa: float, t_amb: float) -> tuple[np.ndarray, float]:
-    """DC power of arrays of ``kwp`` each, and the cell temperature."""
+    def conditions_series(self, ts_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``conditions`` for many instants at once (the day so far, when a run starts)."""
+        day_ns = 86_400 * 10**9
+        poa = np.empty(ts_ns.size)
+        t_amb = np.empty(ts_ns.size)
+        starts = ts_ns - ts_ns % day_ns
+        for day_start in np.unique(starts):
+            _, day_poa, day_t = self._day(int(day_start))
+            sel = starts == day_start
+            x = (ts_ns[sel] - day_start) / 1e9 / STEP_S
+            grid = np.arange(day_poa.size)
+            poa[sel] = np.interp(x, grid, day_poa)
+            t_amb[sel] = np.interp(x, grid, day_t)
+        return poa, t_amb
+
+
+def dc_power_kw(kwp: np.ndarray, poa: float | np.ndarray, t_amb: float | np.ndarray
+                ) -> tuple[np.ndarray, float]:
+    """DC power of arrays of ``kwp`` each, and the cell temperature (arrays broadcast)."""
     t_cell = t_amb + poa / 800.0 * 25.0
     p = kwp * poa / 1000.0 * (1.0 + TEMP_COEFF * (t_cell - 25.0)) * DERATE
     return np.clip(p, 0.0, None), t_cell

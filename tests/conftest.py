@@ -49,3 +49,23 @@ def own_influxdb(tmp_path: Path) -> Iterator[InfluxServer]:
 def mosquitto(var_dir: Path) -> Iterator[MosquittoServer]:
     with MosquittoServer(var_dir / f"mosquitto-{os.getpid()}") as server:
         yield server
+
+
+@pytest.fixture
+def own_mosquitto(tmp_path: Path) -> Iterator[MosquittoServer]:
+    """A broker of the test's own, for tests that stop, kill or restart it."""
+    server = MosquittoServer(tmp_path / "mosquitto")
+    server.start()
+    yield server
+    server.stop()
+
+
+MQTT_USERS = {"edge": "edge-secret", "centre": "centre-secret"}
+
+
+@pytest.fixture(scope="session")
+def mosquitto_tls(var_dir: Path) -> Iterator[MosquittoServer]:
+    """TLS only, and only the users in MQTT_USERS (password file made by mosquitto_passwd)."""
+    with MosquittoServer(var_dir / f"mosquitto-tls-{os.getpid()}", tls=True,
+                         users=MQTT_USERS) as server:
+        yield server

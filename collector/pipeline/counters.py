@@ -34,7 +34,7 @@ import logging
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -257,6 +257,7 @@ class Rating:
 
     max_kw: float
     timezone: str
+    commissioned: date | None = None  # the plant's; None: the programme's earliest
 
 
 def device_ratings(config: Config, registry: ProfileRegistry) -> dict[str, Rating]:
@@ -281,7 +282,11 @@ def device_ratings(config: Config, registry: ProfileRegistry) -> dict[str, Ratin
                 kw = d.rated_kw_ac
             else:
                 kw = max(share, (profile.rated_kw_ac if profile else None) or 0.0)
-            out[d.id] = Rating(kw, plant.timezone)
+            out[d.id] = Rating(kw, plant.timezone, plant.commissioned)
+        for gw in plant.dlt645_gateways:  # settlement meters: the plant's AC, plus margin
+            for m in gw.meters:
+                out[m.id] = Rating(plant.capacity_kw_ac * METER_HEADROOM, plant.timezone,
+                                   plant.commissioned)
     return out
 
 

@@ -2,8 +2,11 @@
 
 ``put`` returning means the readings are the sink's responsibility (the InfluxDB sink: in its
 memory batch for at most ``linger_s``, or in its on-disk spool). ``close`` delivers or keeps
-what it holds, bounded in time. Today: ``collector.sinks.influx.InfluxSink``; a new sink goes in
-``collector/sinks/`` and is built from the config in ``collector.runner.build_sinks``.
+what it holds, bounded in time. A sink that batches in memory also has ``flush()``: move the
+batch to disk now (the MQTT source calls it, through ``Pipeline.flush``, before it acknowledges
+messages to the broker). Today: ``collector.sinks.influx.InfluxSink`` and
+``collector.sinks.mqtt.MqttSink``; a new sink goes in ``collector/sinks/`` and is built from the
+config in ``collector.runner.build_sinks``.
 """
 
 from __future__ import annotations

@@ -21,20 +21,14 @@ import time
 from collections.abc import Iterable
 from enum import Enum
 
-from collector.errors import (
-    SinkAuthError,
-    SinkError,
-    SinkRefused,
-    SinkTargetMissing,
-    SinkUnavailable,
-    SpoolError,
-)
+from collector.errors import SinkError, SpoolError
 from collector.metrics import Metrics
 from collector.reading import Reading
 from collector.sinks.quarantine import quarantine
 from collector.sinks.spool import Pos, Record, Spool, SpoolWrittenError
 from config.influx import InfluxSettings
 from influx.client import InfluxWriter
+from influx.errors import AuthError, InfluxError, Refused, TargetMissing, Unavailable
 from influx.lineprotocol import encode
 
 log = logging.getLogger(__name__)
@@ -88,6 +82,7 @@ class InfluxSink:
         self._replay_ranges: list[tuple[Pos, Pos | None]] = []  # appended while down
         self._start_pos: Pos = (0, 0)
         self._broken: dict[str, str] = {}  # task -> last unexpected error, until it recovers
+        self._backlog_points = 0  # points in the spool not yet written or quarantined
 
     async def __aenter__(self) -> InfluxSink:
         await self.start()
@@ -104,8 +99,12 @@ class InfluxSink:
         self._start_pos = self._spool.write_pos  # records before it are from an earlier run
         backlog = self._spool.backlog_bytes
         if backlog:
-            log.info("spool %s holds %d bytes from an earlier run: replaying",
-                     self.settings.spool_dir, backlog)
+            recovered = self._spool.pending_points()
+            self._backlog_points = recovered
+            self.metrics.inc("readings_recovered", recovered)
+            self.metrics.inc("readings_spooled", recovered)  # they waited, through a restart
+            log.info("spool %s holds %d points (%d bytes) from an earlier run: replaying",
+                     self.settings.spool_dir, recovered, backlog)
         if self.settings.create_database:
             await self._writer.create_database()
         self.state = State.RUNNING
@@ -124,6 +123,7 @@ class InfluxSink:
         if not added:
             return
         self.metrics.inc("readings_accepted", added)
+        self.metrics.gauges["readings_in_memory"] = len(self._pending)
         if before == 0:
             self._pending_since = time.monotonic()
             self._wake_linger.set()
@@ -208,6 +208,12 @@ class InfluxSink:
         """Nothing in memory and everything spooled has been delivered."""
         return not self._pending and self._spool.caught_up
 
+    def flush(self) -> None:
+        """Append what is in memory to the spool now, without waiting for linger_s: a source
+        that acknowledges upstream (MQTT) calls it first, so what it acknowledged is on disk."""
+        if self.state is State.RUNNING and self._pending:
+            self._flush()
+
     # ---- memory batch -> spool -------------------------------------------------------------
     def _flush(self, whole_batches_only: bool = False) -> None:
         size = self.settings.batch_size
@@ -224,6 +230,7 @@ class InfluxSink:
                 except (OSError, SpoolError) as e:
                     self._spool_failed(e)
                     return
+                self._backlog_points += count
                 if self._down_since is not None:  # will wait there: count it
                     self.metrics.inc("readings_spooled", count)
                 self._data.set()
@@ -323,11 +330,13 @@ class InfluxSink:
         backoff = Backoff(self.settings.retry_initial_s, self.settings.retry_max_s)
         retried = False
         created = False  # one immediate retry after CREATE DATABASE, then the backoff path
+        # already counted as spooled: appended while InfluxDB was down, or from an earlier run
+        counted = self._is_replay(rec.pos)
         while True:
             t0 = time.monotonic()
             try:
                 bad = await self._writer.write(rec.body, rec.precision)
-            except SinkTargetMissing as e:
+            except TargetMissing as e:
                 if (not created and self.settings.create_database
                         and await self._writer.create_database()):
                     created = True
@@ -335,14 +344,14 @@ class InfluxSink:
                     continue
                 self._failed(e, loud=True)
                 delay = backoff.next()
-            except SinkAuthError as e:
+            except AuthError as e:
                 self.metrics.inc("sink_auth_failures")
                 self._failed(e, loud=True)
                 delay = backoff.next()
-            except SinkRefused as e:
+            except Refused as e:
                 self._failed(e, loud=True)
                 delay = backoff.next()
-            except SinkUnavailable as e:
+            except Unavailable as e:
                 self._failed(e, loud=False)
                 delay = max(backoff.next(), e.retry_after_s or 0.0)
             else:
@@ -355,10 +364,13 @@ class InfluxSink:
                               n, bad[0].reason, self.settings.quarantine_path)
                 written = rec.count - len(bad)
                 self.metrics.inc("readings_written", written)
+                self._backlog_points -= rec.count
                 if retried or self._is_replay(rec.pos):
                     self.metrics.inc("readings_replayed", written)
                 self._recovered()
                 return
+            if not retried and not counted:  # in flight when InfluxDB failed: it waits too
+                self.metrics.inc("readings_spooled", rec.count)
             retried = True
             await asyncio.sleep(delay)
 
@@ -369,7 +381,7 @@ class InfluxSink:
         self._replay_ranges = [r for r in self._replay_ranges if r[1] is None or r[1] > committed]
         return any(a <= pos and (b is None or pos < b) for a, b in self._replay_ranges)
 
-    def _failed(self, e: SinkError, loud: bool) -> None:
+    def _failed(self, e: InfluxError, loud: bool) -> None:
         self.metrics.inc("sink_write_failures")
         self.metrics.set_gauge("influx_up", 0)
         self.metrics.set_problem("influx", str(e))
@@ -401,11 +413,14 @@ class InfluxSink:
 
     def _on_drop(self, points: int, nbytes: int) -> None:
         self.metrics.inc("readings_dropped", points)
+        self._backlog_points -= points
         self.metrics.set_problem(
             "spool", f"spool over its cap: dropped {points} undelivered points (oldest first)"
         )
 
     def _gauges(self) -> None:
+        self.metrics.set_gauge("backlog_points", self._backlog_points)
+        self.metrics.set_gauge("readings_in_memory", len(self._pending))
         self.metrics.set_gauge("spool_bytes", self._spool.total_bytes)
         backlog = self._spool.backlog_bytes
         self.metrics.set_gauge("spool_backlog_bytes", backlog)

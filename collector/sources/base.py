@@ -6,8 +6,9 @@ source's own problems (a device silent, a broker gone) stay inside it: it logs t
 change, backs off and goes on; ``emit`` raising means a stage or sink failed, which the source
 counts as a failed poll or message and survives.
 
-Today: ``collector.sources.modbus.ModbusSource``. A new protocol goes in a folder of its own
-under ``collector/sources/``; a polled one reuses ``collector.sources.polling``.
+Today: ``collector.sources.modbus.ModbusSource`` and ``collector.sources.mqtt.source.MqttSource``.
+A new protocol goes in a folder of its own under ``collector/sources/``; a polled one reuses
+``collector.sources.polling``.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import zlib
 
-from config.schema import Device
+from config.schema import Config, Device
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -37,8 +37,37 @@ def shard_of(device: Device, n: int) -> int:
     return zlib.crc32(shard_key(device).encode()) % n + 1
 
 
-def in_shard(device: Device, shard: str | None) -> bool:
-    if shard is None:
-        return True
-    i, n = parse_shard(shard)
-    return shard_of(device, n) == i
+def gateway_shard(gateway_id: str, n: int) -> int:
+    """The shard (1..n) that polls every device behind gateway ``gateway_id``."""
+    return zlib.crc32(f"gateway:{gateway_id}".encode()) % n + 1
+
+
+def shard_config(config: Config) -> Config:
+    """This process's part of ``config`` when ``collector.shard`` is set; ``config`` otherwise.
+
+    A copy keeps every plant (its capacity, village shares and timezone are the plant's, not
+    the shard's) with only the Modbus devices, Modbus gateways and DL/T 645 gateways of this
+    shard, so every part of the collector (sources, comm-loss timers, alarms) sees the same
+    devices. Devices pushed over MQTT are not polled: they stay with shard 1, the only shard
+    that subscribes (for more MQTT capacity, use ``mqtt.share_group`` across collectors). A
+    shard's spool, state folder and MQTT client id are its own: two processes never share them.
+    """
+    if config.collector.shard is None:
+        return config
+    i, n = parse_shard(config.collector.shard)
+    out = config.model_copy(deep=True)
+    for plant in out.plants():
+        plant.devices = [d for d in plant.devices
+                         if (shard_of(d, n) == i if d.protocol == "modbus-tcp" else i == 1)]
+        plant.gateways = [g for g in plant.gateways if gateway_shard(g.id, n) == i]
+        plant.dlt645_gateways = [g for g in plant.dlt645_gateways
+                                 if gateway_shard(g.id, n) == i]
+        plant._resolve()
+    suffix = f"shard-{i}-of-{n}"
+    out.influxdb = out.influxdb.model_copy(
+        update={"spool_dir": config.influxdb.spool_dir / suffix})
+    out.state_dir = config.state_path / suffix
+    out.mqtt.client_id = f"{config.mqtt.client_id}-{suffix}"
+    if i != 1:
+        out.mqtt.subscriptions = []
+    return out

@@ -8,7 +8,15 @@ import numpy as np
 from hypothesis import strategies as st
 
 from allocator.energy import EnergyTable
-from allocator.model import DeductionRecord, Inputs, Plant, ShareRecord, TariffRecord, Village
+from allocator.model import (
+    DeductionRecord,
+    Inputs,
+    Plant,
+    ShareRecord,
+    TariffRecord,
+    Village,
+    shared_village_lists,
+)
 from allocator.periods import Period
 
 USAGE = (("collective", 60), ("jobs_and_rewards", 40))
@@ -66,7 +74,9 @@ def scenarios(draw: st.DrawFn, deductions: bool = True, usage: bool = True,
             r = list(r)
             i = max(range(len(r)), key=lambda j: (r[j][0] not in zero, r[j][1]))
             r[i] = (r[i][0], r[i][1] + basis - sum(n for _, n in r))
-            shares.append(ShareRecord(s, tuple(r)))
+            shares.append(ShareRecord.of(s, r))
+        if draw(st.booleans()):  # as the loader makes them; else one tuple per record
+            shares = list(shared_village_lists(shares))
         tariffs = tuple(
             TariffRecord(s, draw(st.integers(0, 12_000)), draw(st.integers(0, 8_000)))
             for s in [starts[0], *starts[1:2]][: draw(st.integers(1, 2))]

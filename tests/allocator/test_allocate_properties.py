@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from allocator.energy import EnergyTable
-from allocator.model import FEN_PER_WH_U, Inputs, record_in_force
+from allocator.model import FEN_PER_WH_U, Inputs, ShareRecord, record_in_force
 from allocator.periods import Period
 from allocator.pipeline import allocate
 from allocator.reference import allocate_reference
@@ -65,7 +65,7 @@ def test_reordering_input_rows_changes_nothing(case: tuple[Inputs, EnergyTable],
     shuffled_plants = {}
     for pid, plant in plants:
         shares = tuple(
-            replace(r, numerators=tuple(rnd.sample(r.numerators, len(r.numerators))))
+            ShareRecord.of(r.start, rnd.sample(r.numerators, len(r.numerators)))
             for r in plant.shares
         )
         shuffled_plants[pid] = replace(plant, shares=shares)

@@ -129,7 +129,7 @@ def test_hand_built_inputs_naming_an_unknown_village_are_refused() -> None:
     inputs = parse_inputs(YAML)
     plant = inputs.plants["p"]
     bad = replace(plant, shares=(*plant.shares,
-                                 ShareRecord(date(2020, 9, 1), (("a", 900_000), ("zz", 0)))))
+                                 ShareRecord.of(date(2020, 9, 1), (("a", 900_000), ("zz", 0)))))
     with pytest.raises(InputError, match=r"plant p: shares from 2020-09-01 name unknown "
                                          r"village\(s\) zz"):
         Inputs(inputs.villages, {"p": bad})
@@ -140,4 +140,21 @@ def test_hand_built_records_out_of_order_are_refused() -> None:
     plant = inputs.plants["p"]
     bad = replace(plant, shares=plant.shares[::-1])
     with pytest.raises(InputError, match="plant p: share records are not in order"):
+        Inputs(inputs.villages, {"p": bad})
+
+
+def test_the_loader_gives_a_plant_s_records_one_village_tuple() -> None:
+    # what lets Inputs.columns look villages up once per plant instead of once per entry
+    shares = parse_inputs(YAML).plants["p"].shares
+    assert shares[0].villages == ("a", "b", "c")
+    assert shares[1].villages is shares[0].villages
+
+
+def test_a_record_with_more_villages_than_numerators_is_refused() -> None:
+    inputs = parse_inputs(YAML)
+    plant = inputs.plants["p"]
+    bad = replace(plant, shares=(*plant.shares,
+                                 ShareRecord(date(2020, 9, 1), ("a", "b"), (900_000,))))
+    with pytest.raises(InputError, match=r"plant p: shares from 2020-09-01 name 2 villages "
+                                         r"but give 1 numerators"):
         Inputs(inputs.villages, {"p": bad})

@@ -6,15 +6,17 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import httpx
 import numpy as np
 import pytest
 
+from allocator.energy import EnergyTable
 from allocator.energy_influx import read_energy
 from allocator.errors import EnergyError
 from allocator.inputs import load_inputs
-from allocator.periods import parse_period
-from allocator.pipeline import InfluxTarget, run
+from allocator.model import Inputs
+from allocator.periods import Period, parse_period
+from allocator.pipeline import run
+from config.influx import InfluxSettings
 from localsite.servers import InfluxServer
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config/examples/allocation-gonghe.yaml"
@@ -30,8 +32,13 @@ def _ns(day: date, hour: int) -> int:
 
 
 def _write(server: InfluxServer, db: str, lines: list[str]) -> None:
-    r = httpx.post(f"{server.url}/write", params={"db": db}, content="\n".join(lines).encode())
-    assert r.status_code == 204, r.text
+    with server.client(db) as client:
+        client.write_lines(lines)
+
+
+def _read_energy(server: InfluxServer, db: str, inputs: Inputs, period: Period) -> EnergyTable:
+    with server.client(db) as client:
+        return read_energy(client, inputs, period)
 
 
 def _meter_lines(first: date, last: date, skip: set[date] = frozenset(),
@@ -64,7 +71,7 @@ def test_days_are_local_midnight_differences(influxdb: InfluxServer, influx_db: 
     _write(influxdb, influx_db, lines)
     inputs = load_inputs(EXAMPLE)
     period = parse_period("2020-06")
-    table = read_energy(influxdb.url, influx_db, inputs, period)
+    table = _read_energy(influxdb, influx_db, inputs, period)
     for p, plant in enumerate(table.plant_ids):
         for d, day in enumerate(period.dates()):
             assert table.wh[p, d] == expected[(plant, day)]
@@ -81,7 +88,7 @@ def test_a_reading_exactly_at_local_midnight_closes_the_previous_day(
     late = [line for line in lines if line.startswith("meter,plant=village-b,")
             and int(line.rsplit(" ", 1)[1]) >= _ns(date(2020, 6, 9), 24)]
     _write(influxdb, influx_db, [_plus(line, 5) for line in late])
-    table = read_energy(influxdb.url, influx_db, load_inputs(EXAMPLE), parse_period("2020-06"))
+    table = _read_energy(influxdb, influx_db, load_inputs(EXAMPLE), parse_period("2020-06"))
     b = table.wh[table.plant_ids.index("village-b")]
     assert b[8] == 10 * 17_250 + 5_000  # 2020-06-09 gets the midnight reading's increment
     assert b[9] == 10 * 17_250  # and 06-10 starts from it
@@ -99,7 +106,7 @@ def test_a_small_dip_is_not_billed_twice(influxdb: InfluxServer, influx_db: str)
     dip = [line for line in lines if line.startswith("meter,plant=village-a,")
            and int(line.rsplit(" ", 1)[1]) == _ns(date(2020, 6, 20), 12)]
     _write(influxdb, influx_db, [_plus(line, -30.0) for line in dip])  # below 11:00
-    table = read_energy(influxdb.url, influx_db, load_inputs(EXAMPLE), parse_period("2020-06"))
+    table = _read_energy(influxdb, influx_db, load_inputs(EXAMPLE), parse_period("2020-06"))
     a = table.wh[table.plant_ids.index("village-a")]
     assert a[19] == expected[("village-a", date(2020, 6, 20))]
     assert [(f.day, f.kind) for f in table.flags] == [(date(2020, 6, 20), "counter_dip_ignored")]
@@ -109,7 +116,7 @@ def test_counter_reset_is_handled_not_billed(influxdb: InfluxServer, influx_db: 
     lines, expected = _meter_lines(date(2020, 5, 29), date(2020, 7, 2),
                                    reset_at=(date(2020, 6, 10), 12))
     _write(influxdb, influx_db, lines)
-    table = read_energy(influxdb.url, influx_db, load_inputs(EXAMPLE), parse_period("2020-06"))
+    table = _read_energy(influxdb, influx_db, load_inputs(EXAMPLE), parse_period("2020-06"))
     a = table.wh[table.plant_ids.index("village-a")]
     assert (a >= 0).all()
     # on the reset day, energy after the reset counts from 0: hours 13..18 read 0 + k x step;
@@ -125,7 +132,7 @@ def test_one_missing_day_is_interpolated_and_flagged(influxdb: InfluxServer,
     gap = date(2020, 6, 15)
     lines, expected = _meter_lines(date(2020, 5, 29), date(2020, 7, 2), skip={gap})
     _write(influxdb, influx_db, lines)
-    table = read_energy(influxdb.url, influx_db, load_inputs(EXAMPLE), parse_period("2020-06"))
+    table = _read_energy(influxdb, influx_db, load_inputs(EXAMPLE), parse_period("2020-06"))
     for p, plant in enumerate(table.plant_ids):
         row = table.wh[p]
         # the gap's energy (10 h of sun) is spread over 06-15 and 06-16 linearly in time
@@ -143,14 +150,15 @@ def test_two_missing_days_are_an_error_naming_plant_and_days(influxdb: InfluxSer
                             skip={date(2020, 6, 15), date(2020, 6, 16)})
     _write(influxdb, influx_db, lines)
     with pytest.raises(EnergyError, match=r"plant gonghe-central: .*2020-06-15\.\.2020-06-17"):
-        read_energy(influxdb.url, influx_db, load_inputs(EXAMPLE), parse_period("2020-06"))
+        _read_energy(influxdb, influx_db, load_inputs(EXAMPLE), parse_period("2020-06"))
 
 
 def test_allocate_from_influx_writes_revenue_points(influxdb: InfluxServer, influx_db: str,
                                                     tmp_path: Path) -> None:
     lines, _ = _meter_lines(date(2020, 5, 29), date(2020, 7, 2))
     _write(influxdb, influx_db, lines)
-    result = run(EXAMPLE, "2020-06", tmp_path, influx=InfluxTarget(influxdb.url, influx_db))
+    target = InfluxSettings(url=influxdb.url, database=influx_db)
+    result = run(EXAMPLE, "2020-06", tmp_path, influx=target)
     series = influxdb.query(
         'SELECT sum("net_fen"), sum("gross_fen"), count("net_fen") FROM "revenue" '
         "GROUP BY \"plant\"", influx_db)
@@ -161,7 +169,7 @@ def test_allocate_from_influx_writes_revenue_points(influxdb: InfluxServer, infl
         assert by_plant[plant][1] == int(result.plant_gross_fen[p])
     assert by_plant["gonghe-central"][2] == 9
     # a rerun overwrites (same timestamps and tags) instead of doubling
-    run(EXAMPLE, "2020-06", tmp_path, influx=InfluxTarget(influxdb.url, influx_db))
+    run(EXAMPLE, "2020-06", tmp_path, influx=target)
     again = influxdb.query('SELECT count("net_fen") FROM "revenue"', influx_db)
     assert again[0]["values"][0][1] == int(np.asarray(result.pair_plant).size)
 
@@ -171,7 +179,7 @@ def test_a_missing_last_day_is_interpolated_from_the_next_month(influxdb: Influx
     gap = date(2020, 6, 30)
     lines, _ = _meter_lines(date(2020, 5, 29), date(2020, 7, 2), skip={gap})
     _write(influxdb, influx_db, lines)
-    table = read_energy(influxdb.url, influx_db, load_inputs(EXAMPLE), parse_period("2020-06"))
+    table = _read_energy(influxdb, influx_db, load_inputs(EXAMPLE), parse_period("2020-06"))
     for p, plant in enumerate(table.plant_ids):
         # last reading 06-30 00:00, next 07-01 01:00: 24/25 of the gap's 10 h of sun
         step = round(HOURLY_KWH[plant] * 1000)
@@ -186,7 +194,7 @@ def test_a_missing_last_day_without_the_next_day_is_an_error(influxdb: InfluxSer
     _write(influxdb, influx_db, lines)
     with pytest.raises(EnergyError, match=r"plant gonghe-central: meter energy unknown on "
                                           r"2020-06-30 "):
-        read_energy(influxdb.url, influx_db, load_inputs(EXAMPLE), parse_period("2020-06"))
+        _read_energy(influxdb, influx_db, load_inputs(EXAMPLE), parse_period("2020-06"))
 
 
 def test_a_missing_first_day_is_interpolated_from_the_month_before(influxdb: InfluxServer,
@@ -194,7 +202,7 @@ def test_a_missing_first_day_is_interpolated_from_the_month_before(influxdb: Inf
     gap = date(2020, 6, 1)
     lines, expected = _meter_lines(date(2020, 5, 29), date(2020, 7, 2), skip={gap})
     _write(influxdb, influx_db, lines)
-    table = read_energy(influxdb.url, influx_db, load_inputs(EXAMPLE), parse_period("2020-06"))
+    table = _read_energy(influxdb, influx_db, load_inputs(EXAMPLE), parse_period("2020-06"))
     for p, plant in enumerate(table.plant_ids):
         step = round(HOURLY_KWH[plant] * 1000)
         assert table.wh[p, 0] == 10 * step * 24 // 25

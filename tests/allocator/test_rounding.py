@@ -5,6 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -37,16 +38,37 @@ def test_matches_brute_force_on_big_weights(groups: list[tuple[int, list[int]]])
     assert got == want
 
 
-def test_equal_floats_with_different_exact_remainders_are_ordered_exactly() -> None:
-    # remainders 2^60 and 2^60 + 1 over 2^70 are the same float; the larger must win even
-    # though the other item has the lower tie-break rank
-    den = 2**70
-    weights = np.array([2**60, 2**60 + 1, den - 2**61 - 1], dtype=object)
-    split = largest_remainder(np.array([1], dtype=object), weights,
-                              np.array([den], dtype=object), np.zeros(3, np.int64),
-                              np.arange(3, dtype=np.int64))
-    assert split.amount.tolist() == [0, 0, 1] or split.amount.tolist() == [0, 1, 0]
-    assert split.amount.tolist() == _brute(1, weights.tolist())
+# 2^70 = 3q + 1: items 0 and 1 get weights a and a + 1 with a = q + 1, item 2 the rest (q - 2),
+# so with one fen to hand out the cut falls between items 0 and 1, whose remainders a / 2^70 and
+# (a + 1) / 2^70 are the same float; item 2's remainder is clearly smaller.
+_DEN = 2**70
+_A = _DEN // 3 + 1
+
+
+def _one_fen_among(weights: list[int], tiebreak: list[int]) -> list[int]:
+    split = largest_remainder(np.array([1], dtype=object), np.array(weights, dtype=object),
+                              np.array([sum(weights)], dtype=object), np.zeros(3, np.int64),
+                              np.array(tiebreak, dtype=np.int64))
+    return split.amount.tolist()
+
+
+@pytest.mark.parametrize("tiebreak", [[0, 1, 2], [1, 0, 2]])
+def test_equal_floats_with_different_exact_remainders_are_ordered_exactly(
+        tiebreak: list[int]) -> None:
+    # the exactly larger remainder (item 1) wins, whichever item has the lower tie-break rank
+    weights = [_A, _A + 1, _DEN - 2 * _A - 1]
+    assert float(Fraction(weights[0], _DEN)) == float(Fraction(weights[1], _DEN))
+    assert weights[2] < weights[0]
+    assert _one_fen_among(weights, tiebreak) == [0, 1, 0]
+
+
+@pytest.mark.parametrize(("tiebreak", "want"), [([0, 1, 2], [1, 0, 0]),
+                                                ([1, 0, 2], [0, 1, 0])])
+def test_exact_big_int_ties_go_to_the_lower_rank(tiebreak: list[int], want: list[int]) -> None:
+    # the same cut with remainders exactly equal: the lower tie-break rank wins
+    weights = [_A, _A, _DEN - 2 * _A]
+    assert weights[2] < weights[0]
+    assert _one_fen_among(weights, tiebreak) == want
 
 
 def test_exact_ties_go_to_the_lower_rank() -> None:

@@ -99,10 +99,11 @@ def test_chint_forward_power_is_import_so_p_w_is_negative() -> None:
     """DTSU666 Pt is positive for power taken from the grid ("forward"); the profile's
     `invert: true` turns it round: 1500.0 W imported is p_w = -1500."""
     chint = REGISTRY["chint-dtsu666"]
+    direct = {0x0006: [1], 0x0007: [10]}  # IrAt 1, UrAt 1.0: no transformers
     got = decode(chint, {0x2012: words_of(">f", 15_000.0),  # Pt in 0.1 W: 1500 W forward
-                         0x2044: words_of(">f", 5000.0)})
+                         0x2044: words_of(">f", 5000.0), **direct})
     assert got.fields["p_w"] == pytest.approx(-1500.0)
-    got = decode(chint, {0x2012: words_of(">f", -52_000.0)})  # 5.2 kW reverse: export
+    got = decode(chint, {0x2012: words_of(">f", -52_000.0), **direct})  # 5.2 kW reverse: export
     assert got.fields["p_w"] == pytest.approx(5200.0)
 
 

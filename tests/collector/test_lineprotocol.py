@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
-
 from collector.reading import Quality, Reading
 from influx.lineprotocol import encode, reading_to_line
 from localsite.servers import InfluxServer
@@ -69,9 +67,8 @@ def test_fast_path_matches_the_general_path() -> None:
 def test_influxdb_stores_what_we_encode(influxdb: InfluxServer, influx_db: str) -> None:
     rs = [reading(ts_ns=TS + i * 10**9, fields={"p_ac_w": float(i), "e_total_kwh": 1e6 + i},
                   status="running") for i in range(3)]
-    r = httpx.post(f"{influxdb.url}/write", params={"db": influx_db, "precision": "ns"},
-                   content=encode(rs))
-    assert r.status_code == 204, r.text
+    with influxdb.client(influx_db) as client:
+        client.write(encode(rs), precision="ns")
     [series] = influxdb.query("SELECT p_ac_w, e_total_kwh, status, device, plant FROM inverter",
                               influx_db)
     assert series["values"] == [

@@ -78,4 +78,5 @@ def test_huawei_reads_stay_within_what_sun2000_dongles_accept() -> None:
         used = sorted({a for p in points for a in range(p.address, p.end)})
         gaps = [b - a - 1 for a, b in itertools.pairwise(used)]
         assert max(gaps, default=0) <= 16, (read, gaps)
-    assert decoder.reads == [Read("holding", 32008, 24), Read("holding", 32064, 52)]
+    # alarms and the 20 PV strings of a SUN2000-100KTL-M1 to the phase voltages, then the rest
+    assert decoder.reads == [Read("holding", 32008, 64), Read("holding", 32072, 44)]

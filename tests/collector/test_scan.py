@@ -123,7 +123,8 @@ def test_plan_command_shows_each_read(tmp_path: Path) -> None:
     assert "p_ac_w@5031" in result.output
     result = CliRunner().invoke(app, ["plan", "meter", "--config", str(config)])
     assert result.exit_code == 0, result.output
-    assert "2 reads per poll" in result.output
+    # the CT/PT ratios (0x0006-0x0007), the energies (0x101E-0x1029), the measurements
+    assert "3 reads per poll" in result.output
     assert "at most 125 registers, gaps of at most 50" in result.output
     result = CliRunner().invoke(app, ["plan", "hw", "--config", str(config)])
     assert result.exit_code == 0, result.output

@@ -220,3 +220,15 @@ def test_profile_max_hole_caps_the_collector_setting(tmp_path: Path) -> None:
     assert REGISTRY["sungrow-sg"].hole_limit(50) == 50
     with pytest.raises(ConfigError, match="max_hole"):
         load_profile(write(tmp_path, "max_hole: 200\nregisters: []\n"))
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_profiles_record_the_public_sources_they_were_checked_against(name: str) -> None:
+    sources = REGISTRY[name].checked_against
+    assert sources and all(len(s) > 20 for s in sources)
+
+
+def test_a_ratio_must_name_a_point(tmp_path: Path) -> None:
+    path = write(tmp_path, "registers:\n  - {name: a, address: 1, type: f32, ratio: [ct]}\n")
+    with pytest.raises(ConfigError, match="ratio 'ct' is not a point"):
+        load_profile(path)

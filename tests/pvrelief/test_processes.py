@@ -18,6 +18,7 @@ from rich.console import Console
 
 from collector.runner import Collector
 from collector.sinks.base import CallbackSink
+from collector.sources.dlt645.source import Dlt645Source
 from collector.sources.modbus.source import modbus_source
 from config.loader import load_config
 from localsite.demo import simulate_day, use_free_ports
@@ -124,8 +125,11 @@ async def test_demo_moves_every_endpoint_to_a_free_port_for_fleet_and_collector(
         assert set(moved) == configured and not set(cfg.endpoints()) & configured
         fleet = Fleet(cfg, Clock.starting(cfg.simulator.start, 1.0))
         collector = Collector(cfg, [CallbackSink(_discard)])
-        served = {(s.host, s.port) for s in fleet.servers}
-        polled = set(modbus_source(collector).endpoints)
+        served = {(s.host, s.port) for s in fleet.servers} | {
+            (g.host, g.port) for g in fleet.dlt645.gateways}
+        polled = set(modbus_source(collector).endpoints) | {
+            (link.host, link.port) for s in collector.sources if isinstance(s, Dlt645Source)
+            for link in s.links.values()}
         assert served == polled == set(moved.values())
         # a gateway moves with its devices: the 40 central inverters still share its endpoint
         (_, logger), = cfg.gateways()

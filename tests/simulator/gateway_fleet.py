@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
 
 from config.schema import Config
 from localsite.servers import free_port
+from simulator.fleet import Fleet
 from tests.waiting import wait_until
+from timebase.clock import Clock
 
-__all__ = ["bounded", "gateway_config", "inverters", "wait_until"]
+__all__ = ["bounded", "gateway_config", "inverters", "served_fleet", "wait_until"]
 
 T = TypeVar("T")
 
@@ -60,3 +63,16 @@ async def bounded(aw: Awaitable[T], timeout: float, what: str) -> T:
             task.print_stack(limit=8, file=out)
         raise AssertionError(f"{what}: not done within {timeout:g} s; tasks:\n"
                              f"{out.getvalue()}") from None
+@contextlib.asynccontextmanager
+async def served_fleet(cfg: Config) -> AsyncIterator[Fleet]:
+    """The fleet's Modbus servers, its physics stepped once to the configured start and then
+    held there: a client reads registers that do not move under it."""
+    fleet = Fleet(cfg, Clock.starting(cfg.simulator.start, 1.0))
+    fleet.step(fleet.clock.sim_start_ns)
+    for s in fleet.servers:
+        await s.start()
+    try:
+        yield fleet
+    finally:
+        for s in fleet.servers:
+            await bounded(s.stop(), 10, f"server {s.port} stop()")

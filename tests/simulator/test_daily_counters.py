@@ -6,6 +6,9 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
+from simulator.devices import SimInverter
 from tests.simulator.gateway_fleet import gateway_config, inverters
 from tests.simulator.rig import rig
 
@@ -32,3 +35,26 @@ async def test_e_day_kwh_falls_only_at_local_midnight() -> None:
     assert by_time[datetime(2020, 6, 21, 8, 10, tzinfo=SHANGHAI)] > 0  # went on past 08:00
     assert by_time[datetime(2020, 6, 21, 23, 50, tzinfo=SHANGHAI)] > 100  # a whole day's yield
     assert by_time[datetime(2020, 6, 22, 0, 0, tzinfo=SHANGHAI)] == 0.0
+
+
+async def test_a_run_started_at_noon_has_the_morning_in_its_daily_counters() -> None:
+    """Started at 11:00, an inverter's daily yield, peak and start-up time are what a run
+    from midnight shows at 11:00 (the catch-up uses the same physics, minute by minute)."""
+    from_midnight = gateway_config(inverters(1, profile="huawei-sun2000"),
+                                   start="2020-06-21T00:00:00+08:00")
+    at_eleven = gateway_config(inverters(1, profile="huawei-sun2000"),
+                               start="2020-06-21T11:00:00+08:00")
+    async with rig(from_midnight) as r:
+        for minute in range(0, 11 * 60 + 1):
+            r.at(minute)
+        whole_morning = r.fleet.devices["inv-01"]
+    async with rig(at_eleven) as r:
+        r.at(0)
+        caught_up = r.fleet.devices["inv-01"]
+        e_day = (await r.read("inv-01")).good("e_day_kwh")
+    assert isinstance(whole_morning, SimInverter) and isinstance(caught_up, SimInverter)
+    assert whole_morning.e_day_wh > 100_000  # a real morning's yield: over 100 kWh
+    assert caught_up.e_day_wh == pytest.approx(whole_morning.e_day_wh, rel=0.01)
+    assert e_day == pytest.approx(caught_up.e_day_wh / 1000, abs=0.01)
+    assert caught_up.p_peak_day_w == pytest.approx(whole_morning.p_peak_day_w, rel=0.01)
+    assert caught_up.startup_ns == whole_morning.startup_ns

@@ -1,7 +1,9 @@
-"""Pure register codecs: words <-> raw values, and the "not implemented" sentinels.
+"""Pure register decoding: words -> raw values, and the "not implemented" check.
 
 Raw values are what the register holds before any scale factor. A codec never guesses: a
-sentinel is reported as such (``None``), and the caller decides the reading's quality.
+sentinel is reported as such, and the caller decides the reading's quality. Which words are
+sentinels is data (``config.sentinels``), shared with the simulator; the simulator encodes with
+code of its own (``simulator.encode``), so a bug here cannot hide behind a matching one there.
 """
 
 from __future__ import annotations
@@ -9,24 +11,12 @@ from __future__ import annotations
 import math
 import struct
 
-SIGNED = {"int16": 16, "sunssf": 16, "int32": 32, "int64": 64}
+from config.profile_points import TYPE_WORDS
+from config.sentinels import sentinel_table
 
-# "Not implemented" values by family and type (SunSpec spec; Huawei interface definitions).
-SENTINELS: dict[str, dict[str, tuple[int, ...]]] = {
-    "sunspec": {
-        "uint16": (0xFFFF,), "enum16": (0xFFFF,), "bitfield16": (0xFFFF,), "count": (0xFFFF,),
-        "int16": (-0x8000,), "sunssf": (-0x8000,),
-        "uint32": (0xFFFFFFFF,), "enum32": (0xFFFFFFFF,), "bitfield32": (0xFFFFFFFF,),
-        "acc32": (0,), "int32": (-0x80000000,),
-        "uint64": (0xFFFFFFFFFFFFFFFF,), "acc64": (0,), "int64": (-0x8000000000000000,),
-    },
-    "huawei": {
-        "uint16": (0xFFFF,), "enum16": (0xFFFF,), "bitfield16": (0xFFFF,),
-        "int16": (0x7FFF,), "uint32": (0xFFFFFFFF,), "acc32": (0xFFFFFFFF,),
-        "bitfield32": (0xFFFFFFFF,), "int32": (0x7FFFFFFF,),
-    },
-    "none": {},
-}
+SIGNED = {"int16": 16, "sunssf": 16, "int32": 32, "int64": 64}
+# the register pattern of a raw value: signed raws compare by their two's complement bits
+_MASK = {t: (1 << (16 * n)) - 1 for t, n in TYPE_WORDS.items()}
 
 
 def words_to_int(words: list[int] | tuple[int, ...], word_order: str = "big") -> int:
@@ -36,12 +26,6 @@ def words_to_int(words: list[int] | tuple[int, ...], word_order: str = "big") ->
     for w in words:
         value = (value << 16) | (w & 0xFFFF)
     return value
-
-
-def int_to_words(value: int, size: int, word_order: str = "big") -> list[int]:
-    value &= (1 << (16 * size)) - 1
-    words = [(value >> (16 * (size - 1 - i))) & 0xFFFF for i in range(size)]
-    return list(reversed(words)) if word_order == "little" else words
 
 
 def decode_raw(type_: str, words: list[int] | tuple[int, ...], word_order: str = "big"
@@ -59,33 +43,20 @@ def decode_raw(type_: str, words: list[int] | tuple[int, ...], word_order: str =
     return value
 
 
-def encode_raw(type_: str, value: int | float | str, size: int, word_order: str = "big"
-               ) -> list[int]:
-    """The inverse of decode_raw (used by the simulator)."""
-    if type_ == "string":
-        data = str(value).encode("utf-8")[: size * 2].ljust(size * 2, b"\x00")
-        return [int.from_bytes(data[i : i + 2], "big") for i in range(0, size * 2, 2)]
-    if type_ == "float32":
-        return int_to_words(int.from_bytes(struct.pack(">f", float(value)), "big"), 2, word_order)
-    return int_to_words(int(value), size, word_order)
-
-
 def is_sentinel(family: str, type_: str, raw: int | float | str,
-                override: int | None = None) -> bool:
+                override: int | str | None = None) -> bool:
+    """Whether ``raw`` is "not implemented": NaN, an empty string, or a table pattern.
+
+    ``override`` is the point's own ``sentinel:``: a pattern that replaces the family's, or
+    ``"none"`` when every value of the register is valid.
+    """
     if isinstance(raw, float):
         return math.isnan(raw)
     if isinstance(raw, str):
         return raw == ""
-    if override is not None:
-        return raw == override
-    return raw in SENTINELS.get(family, {}).get(type_, ())
-
-
-def not_implemented_value(family: str, type_: str, size: int) -> list[int]:
-    """Words a device serves for a point it does not implement (simulator)."""
-    if type_ == "float32":
-        return encode_raw("float32", math.nan, 2)
-    if type_ == "string":
-        return [0] * size
-    options = SENTINELS.get(family, {}).get(type_)
-    return int_to_words(options[0], size) if options else [0] * size
+    if override == "none":
+        return False
+    mask = _MASK.get(type_, -1)
+    if isinstance(override, int):
+        return raw & mask == override & mask
+    return raw & mask in sentinel_table().patterns(family, type_)

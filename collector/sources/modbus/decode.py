@@ -15,7 +15,9 @@ unpacks every point's raw value in one call, and the value points (sentinels, sc
 integer mantissa and a power of ten, bounds) are written into one compiled function
 (``decode_values.py``), so the poll does no dispatch on type strings. A scale is applied as a
 division by a power of ten where it is one (0.1, 0.001), which gives the nearest double to the
-decimal value without float noise.
+decimal value without float noise. A meter's CT and PT ratio registers are read with every
+poll, like scale factors, and multiply the points that name them (``ratio:``); a ratio that is
+not implemented, zero or negative makes those points INVALID.
 """
 
 from __future__ import annotations
@@ -27,11 +29,15 @@ from decimal import Decimal
 from types import MappingProxyType
 
 from collector.reading import EMPTY, Quality
-from collector.sources.modbus.codec import SENTINELS
+from collector.sources.modbus.codec import SIGNED
 from collector.sources.modbus.decode_values import TEN, ValuePoint, compile_values
 from collector.sources.modbus.plan import Read, locate, plan_reads
+from config.profile_points import TYPE_WORDS
 from config.profiles import Point, Profile
+from config.sentinels import sentinel_table
 
+INF = float("inf")
+_NO_RATIOS: list[float | None] = []
 # counters of these types roll over to 0 after 2**bits counts
 WRAP_BITS = {"acc32": 32, "acc64": 64, "uint32": 32, "uint64": 64, "uint16": 16}
 STRUCT_CODE = {
@@ -71,9 +77,25 @@ def _mantissa_exponent(scale: float, factor: float) -> tuple[int | float, int]:
 
 
 def _sentinels(profile: Profile, p: Point) -> frozenset[int]:
-    if p.sentinel is not None:
-        return frozenset((p.sentinel,))
-    return frozenset(SENTINELS.get(profile.sentinels, {}).get(p.type, ()))
+    """The raw values, as ``struct`` unpacks them, that mean "not implemented" for a point.
+
+    The table holds register bit patterns (0x8000 for an int16); a signed type unpacks that
+    pattern as a negative number, so the pattern is turned into what the decoder will see.
+    A float32's NaN is handled by the compiled decoder itself.
+    """
+    if p.sentinel == "none" or p.type == "float32":
+        return frozenset()
+    patterns = ((p.sentinel,) if isinstance(p.sentinel, int)
+                else sentinel_table().patterns(profile.sentinels, p.type))
+    bits = SIGNED.get(p.type)
+    words = TYPE_WORDS[p.type]
+    out = set()
+    for pattern in patterns:
+        value = pattern & ((1 << (16 * words)) - 1)
+        if bits and value >= 1 << (bits - 1):
+            value -= 1 << bits
+        out.add(value)
+    return frozenset(out)
 
 
 class DeviceDecoder:
@@ -86,7 +108,10 @@ class DeviceDecoder:
         wanted = [p for p in profile.points if p.field or p.role in ("status", "faults")]
         wanted = [p for p in wanted if p.role != "ident"]
         sfs = sorted({p.sf for p in wanted if p.sf})
-        needed = wanted + [profile.by_name[name] for name in sfs]
+        # CT/PT ratio registers are read with every poll, like scale factors: a ratio changed
+        # at the meter applies from the next reading on
+        ratios = sorted({r for p in wanted for r in p.ratio})
+        needed = wanted + [profile.by_name[name] for name in sfs + ratios]
         self.reads: list[Read] = plan_reads(needed, max_hole=self.max_hole,
                                             max_count=self.max_count,
                                             unreadable=profile.unreadable)
@@ -101,6 +126,10 @@ class DeviceDecoder:
         sf_index = {name: i for i, name in enumerate(sfs)}
         sf_points = [profile.by_name[n] for n in sfs]
         self._sfs = tuple((unpacked[id(p)], _sentinels(profile, p)) for p in sf_points)
+        ratio_index = {name: i for i, name in enumerate(ratios)}
+        self._ratios = tuple(
+            (unpacked[id(r)], _sentinels(profile, r), r.scale * r.factor)
+            for r in (profile.by_name[name] for name in ratios))
         values = []
         fixed_wraps: dict[str, float] = {}
         sf_wraps = []
@@ -110,7 +139,8 @@ class DeviceDecoder:
             mant, exp = _mantissa_exponent(p.scale, p.factor)
             sfi = sf_index[p.sf] if p.sf else -1
             values.append(ValuePoint(p.field, unpacked[id(p)], _sentinels(profile, p), sfi,
-                                     mant, exp, p.min, p.max, p.type == "float32"))
+                                     mant, exp, p.min, p.max, p.type == "float32",
+                                     tuple(ratio_index[r] for r in p.ratio)))
             if p.counter and p.type in WRAP_BITS:
                 wrap = 2.0 ** WRAP_BITS[p.type] * abs(p.scale * p.factor)
                 if p.sf:
@@ -182,7 +212,9 @@ class DeviceDecoder:
         """``blocks``: one per read, as the answer's bytes or as a list of register words."""
         raws = self._unpack(blocks)
         sfs = [None if (raw := raws[i]) in sentinels else raw for i, sentinels in self._sfs]
-        fields, quality = self._decode_values(raws, sfs)
+        ratios = [None if (raw := raws[i]) in sentinels or not 0 < (v := raw * gain) < INF
+                  else v for i, sentinels, gain in self._ratios] if self._ratios else _NO_RATIOS
+        fields, quality = self._decode_values(raws, sfs, ratios)
         out = Decoded(fields, EMPTY if quality is None else quality)
         if self._sf_wraps:
             wraps = dict(self._fixed_wraps)

@@ -7,8 +7,9 @@ few lines with its register index, sentinels, scale and bounds as constants, wit
 no tuple unpacking and no branch a point does not need (a point without sentinels is not
 looked up; an integer without bounds is never compared). It halves ``DeviceDecoder.decode``.
 
-The function takes the unpacked raw values and the scale factors in effect and returns the
-fields and, only when some field is not good, their qualities. ``source`` keeps the text.
+The function takes the unpacked raw values, the scale factors and the CT/PT ratios in effect
+and returns the fields and, only when some field is not good, their qualities. ``source``
+keeps the text.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collector.reading import Quality
 
 TEN = [10.0**i for i in range(64)]
 SF_LO, SF_HI = -10, 10  # a scale factor outside -10..10 cannot be right
-Values = Callable[[tuple[Any, ...], list[int | None]],
+Values = Callable[[tuple[Any, ...], list[int | None], list[float | None]],
                   tuple[dict[str, float | None], dict[str, Quality] | None]]
 
 
@@ -34,6 +35,9 @@ class ValuePoint(NamedTuple):
     lo: float | None  # plausible range of the value; None: unbounded
     hi: float | None
     is_float: bool  # a float32: NaN is its "not implemented", infinities are invalid
+    # indices in ``ratios`` of the CT/PT ratios that multiply it (a meter's secondary-side
+    # value times its transformers' ratios); a ratio that is None makes the value invalid
+    ratios: tuple[int, ...] = ()
 
 
 def _scaled(mantissa: int | float, e: int) -> str:
@@ -52,8 +56,8 @@ def _bad(name: str, quality: str, pad: str) -> list[str]:
 
 def compile_values(points: Sequence[ValuePoint]) -> tuple[Values, str]:
     consts: dict[str, Any] = {"NI": Quality.NOT_IMPLEMENTED, "INV": Quality.INVALID,
-                              "TEN": TEN}
-    lines = ["def decode_values(raws, sfs):", "    fields = {}", "    q = None"]
+                              "TEN": TEN, "NAN": float("nan")}
+    lines = ["def decode_values(raws, sfs, ratios):", "    fields = {}", "    q = None"]
     for k, p in enumerate(points):
         name = repr(p.field)
         lines.append(f"    raw = raws[{p.index}]")
@@ -82,7 +86,11 @@ def compile_values(points: Sequence[ValuePoint]) -> tuple[Values, str]:
             lines.append(f"{pad}v = raw{m} / TEN[-e] if e < 0 else raw{m} * TEN[e]")
         else:
             lines.append(f"{pad}v = {_scaled(p.mantissa, p.exponent)}")
-        if p.lo is None and p.hi is None and not p.is_float:
+        for r in p.ratios:
+            # rounded as a decimal meter reading: 123.4 * 80 is 9872, not 9872.000000000002
+            lines.append(f"{pad}rv = ratios[{r}]")
+            lines.append(f"{pad}v = round(v * rv, 9) if rv is not None else NAN")
+        if p.lo is None and p.hi is None and not p.is_float and not p.ratios:
             lines.append(f"{pad}fields[{name}] = v")  # an integer, scaled: always finite
             continue
         lo = repr(p.lo) if p.lo is not None else "-1.7976931348623157e+308"

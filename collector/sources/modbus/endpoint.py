@@ -18,8 +18,6 @@ else.
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
 import logging
 import struct
 import time
@@ -34,13 +32,11 @@ from collector.sources.modbus.mbap import (
     connect,
 )
 from collector.sources.modbus.plan import Read
+from collector.sources.prioritylock import LOW_PRIORITY_GRACE_S, PriorityLock
 
 log = logging.getLogger(__name__)
 
 DEVICE_BUSY = 6
-# How long a failing device lets healthy ones due at the same instant queue before it asks:
-# the timers of one slot fire within a few ms of each other, even on a loaded machine.
-LOW_PRIORITY_GRACE_S = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,36 +47,6 @@ class EndpointOptions:
     close_after_cycle: bool = False
 
 
-class _PriorityLock:
-    """An asyncio lock that hands over to waiting healthy devices before failing ones."""
-
-    def __init__(self) -> None:
-        self._held = False
-        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
-        self._seq = itertools.count()
-
-    async def acquire(self, low: bool) -> None:
-        if not self._held and not self._waiters:
-            self._held = True
-            return
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiters, (1 if low else 0, next(self._seq), fut))
-        try:
-            await fut
-        except asyncio.CancelledError:
-            if fut.done() and not fut.cancelled():
-                self.release()  # handed the lock just as we were cancelled: pass it on
-            raise
-
-    def release(self) -> None:
-        while self._waiters:
-            _, _, fut = heapq.heappop(self._waiters)
-            if not fut.done():
-                fut.set_result(None)  # the lock passes straight to this waiter
-                return
-        self._held = False
-
-
 class ModbusEndpoint:
     def __init__(self, host: str, port: int, timeout_s: float = 2.0,
                  options: EndpointOptions | None = None, name: str | None = None) -> None:
@@ -89,7 +55,7 @@ class ModbusEndpoint:
         self.timeout_s = self.options.timeout_s
         self.label = name or f"{host}:{port}"
         self._conn: MbapConnection | None = None
-        self._lock = _PriorityLock()
+        self._lock = PriorityLock()
         self._last_request_end = 0.0
         self.connects = 0  # successful connects; close_after_cycle makes one per cycle
         self.busy_retries = 0

@@ -2,7 +2,7 @@
 
 Devices behind one gateway (or on one host:port) share one ``ModbusEndpoint``, which
 serialises their requests; devices with the same profile share one decoder, built once. With
-``collector.shard`` only this process's shard of the devices is polled (``shard.py``); the
+``collector.shard`` the config holds only this process's shard (``shard.py``); the
 pollers behind an RS485 gateway are planned against its bus (``bus_plan.py``).
 """
 
@@ -19,7 +19,6 @@ from collector.sources.modbus.decode import DeviceDecoder
 from collector.sources.modbus.endpoint import EndpointOptions, ModbusEndpoint
 from collector.sources.modbus.poller import DiscoveringPoller, ModbusPoller
 from collector.sources.polling import NightMode, PolledSource, PollHook
-from collector.sources.shard import in_shard
 from config.profiles import Profile, ProfileRegistry
 from config.schema import CollectorSettings, Config, Device, Plant
 from timebase.clock import Clock
@@ -37,7 +36,7 @@ class ModbusSource(PolledSource):
         self.endpoints: dict[tuple[str, int], ModbusEndpoint] = {}
         self.bus_plans: list[BusPlan] = []
         gateways = {(gw.host, gw.port): gw for _, gw in config.gateways()}
-        devices = [(p, d) for p, d in config.devices() if in_shard(d, cs.shard)]
+        devices = config.devices("modbus-tcp")  # this shard's, when sharded (shard_config)
         for _, dev in devices:
             key = (dev.host, dev.port)
             if key in self.endpoints:
@@ -70,9 +69,6 @@ class ModbusSource(PolledSource):
                 on_bus.setdefault(gw.id, []).append(poller)
         by_id = {gw.id: gw for gw in gateways.values()}
         self.bus_plans = [plan_bus(by_id[g], ps, clock) for g, ps in on_bus.items()]
-        if cs.shard is not None:
-            log.info("shard %s: %d of %d devices, %d endpoints", cs.shard, len(devices),
-                     len(config.devices()), len(self.endpoints))
 
     async def start(self) -> None:
         await super().start()

@@ -8,8 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from collector.metrics import Metrics
 from collector.reading import Reading
 from collector.sinks.influx import InfluxSink
@@ -34,9 +32,8 @@ def settings(server: InfluxServer, db: str, tmp_path: Path, **kw: Any) -> Influx
 
 def seed_field_type_conflict(server: InfluxServer, db: str) -> None:
     """Store p_ac_w as an integer in "meter": float values for it are then refused (400)."""
-    r = httpx.post(f"{server.url}/write", params={"db": db, "precision": "ms"},
-                   content=f"meter,plant=p1,device=m0 p_ac_w=1i {T0_MS - 1}\n")
-    assert r.status_code == 204
+    with server.client(db) as client:
+        client.write(f"meter,plant=p1,device=m0 p_ac_w=1i {T0_MS - 1}\n".encode(), "ms")
 
 
 def readings(n: int, start: int = 0, kind: str = "inverter") -> list[Reading]:

@@ -1,0 +1,1 @@
+"""Alarms for field technicians: detectors, a lifecycle kept in SQLite, notifications."""

@@ -1,0 +1,132 @@
+"""The plausibility stage: a value no device could show is stored as ``invalid``, never as a number.
+
+Every canonical field has physical bounds (``config/fields/bounds.yaml``), most of them from
+the device's rating: a 100 kW inverter cannot feed 1.57e34 W, and its lifetime counter cannot
+hold more than 100 kW x 1.5 x the hours since its plant was commissioned, so even the first
+reading of a counter after a start is judged. It runs first, before the counter guard, so a
+garbage word never becomes the reference the guard judges the next reading by; and it sees
+readings from every source alike.
+
+Bounds are resolved once per device and field (a dict look-up per value afterwards). A field
+with no rule passes (it is logged once): the test suite checks that every field a profile
+produces has one.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from collector.pipeline.counters import Rating
+from collector.reading import Quality, Reading
+from config.fields import EARLIEST_COMMISSIONING, FieldBounds, FieldRule, field_bounds
+
+log = logging.getLogger(__name__)
+
+HOUR_NS = 3600 * 10**9
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    lo: float
+    hi: float
+    per_hour_kwh: float = 0.0  # lifetime counters: hi grows by this much per hour since t0
+    t0_ns: int = 0
+
+    def high(self, ts_ns: int) -> float:
+        if not self.per_hour_kwh:
+            return self.hi
+        return self.hi + self.per_hour_kwh * max(0, ts_ns - self.t0_ns) / HOUR_NS
+
+
+def resolve(rule: FieldRule, rating: Rating, bounds: FieldBounds) -> Bound:
+    watts = rating.max_kw * 1000.0
+    if rule.range is not None:
+        return Bound(rule.range[0] - rule.slack, rule.range[1] + rule.slack)
+    if rule.rated is not None:
+        hi = rule.rated * watts + rule.slack
+        return Bound(-hi, hi)
+    if rule.per_volt is not None:
+        hi = watts * bounds.margin / rule.per_volt + rule.slack
+        return Bound(-hi, hi)
+    if rule.daily is not None:
+        return Bound(0.0, rule.daily * rating.max_kw * 24.0 + rule.slack)
+    assert rule.lifetime is not None
+    commissioned = rating.commissioned or EARLIEST_COMMISSIONING
+    t0 = int(datetime(commissioned.year, commissioned.month, commissioned.day,
+                      tzinfo=UTC).timestamp()) * 10**9
+    return Bound(0.0, rule.slack, rule.lifetime * rating.max_kw, t0)
+
+
+class PlausibilityStage:
+    name = "plausibility"
+
+    def __init__(self, ratings: Mapping[str, Rating], bounds: FieldBounds | None = None) -> None:
+        self.ratings = ratings
+        self.bounds = bounds or field_bounds()
+        self._device: dict[str, dict[str, Bound | None]] = {}
+        self.rejected: dict[str, int] = {}  # device -> values stored as invalid
+        self._logged: set[tuple[str, str]] = set()  # (device, field) warned about, until good
+
+    def process(self, readings: list[Reading]) -> list[Reading]:
+        for i, r in enumerate(readings):
+            bad = self._check(r)
+            if bad:
+                readings[i] = self._invalidate(r, bad)
+        return readings
+
+    def _bounds_of(self, device: str) -> dict[str, Bound | None] | None:
+        known = self._device.get(device)
+        if known is None:
+            if device not in self.ratings:
+                return None  # not in the config: nothing to judge it by
+            known = self._device[device] = {}
+        return known
+
+    def _check(self, r: Reading) -> list[tuple[str, float, Bound]]:
+        known = self._bounds_of(r.device)
+        if known is None:
+            return []
+        bad: list[tuple[str, float, Bound]] = []
+        for name, value in r.fields.items():
+            if value is None:
+                continue
+            b = known.get(name, _MISSING)
+            if b is _MISSING:
+                b = known[name] = self._resolve(r.device, name)
+            if b is None:
+                continue
+            if not (b.lo <= value <= (b.hi if not b.per_hour_kwh else b.high(r.ts_ns))) \
+                    or not math.isfinite(value):
+                bad.append((name, value, b))
+            elif (r.device, name) in self._logged:
+                self._logged.discard((r.device, name))
+                log.info("%s: %s plausible again (%g)", r.device, name, value)
+        return bad
+
+    def _resolve(self, device: str, name: str) -> Bound | None:
+        rule = self.bounds.rule(name)
+        if rule is None:
+            log.warning("%s: field %s has no bounds in config/fields/bounds.yaml; not checked",
+                        device, name)
+            return None
+        return resolve(rule, self.ratings[device], self.bounds)
+
+    def _invalidate(self, r: Reading, bad: list[tuple[str, float, Bound]]) -> Reading:
+        fields = dict(r.fields)
+        quality = dict(r.quality)
+        for name, value, b in bad:
+            fields[name] = None
+            quality[name] = Quality.INVALID
+            if (r.device, name) not in self._logged:
+                self._logged.add((r.device, name))
+                log.warning("%s (plant %s): %s = %g is outside [%g, %g]: stored as invalid",
+                            r.device, r.plant, name, value, b.lo, b.high(r.ts_ns))
+        self.rejected[r.device] = self.rejected.get(r.device, 0) + len(bad)
+        return replace(r, fields=fields, quality=quality)
+
+
+_MISSING = Bound(0.0, 0.0)  # a sentinel for "not resolved yet" (distinct from None: no rule)
