@@ -18,6 +18,7 @@ from collector.metrics import Metrics
 from collector.pipeline.counters import CounterStage, Rating, device_ratings
 from collector.pipeline.plausibility import PlausibilityStage
 from collector.pipeline.stages import Pipeline, RunningStage, Stage
+from collector.shard import shard_config
 from collector.sinks.base import Sink
 from collector.sinks.influx import InfluxSink
 from collector.sinks.mqtt import MqttSink
@@ -27,7 +28,6 @@ from collector.sources.modbus.bus_plan import BusPlan
 from collector.sources.modbus.source import ModbusSource
 from collector.sources.mqtt.source import MqttSource
 from collector.sources.polling import STOP_TIMEOUT_S, DevicePoller, PolledSource, PollHook
-from collector.sources.shard import shard_config
 from config.profiles import ProfileRegistry, load_registry
 from config.schema import Config
 from timebase.clock import Clock

@@ -268,8 +268,8 @@ class CollectorSettings(Strict):
     )
     shard: str | None = Field(
         None, pattern=r"^[1-9][0-9]*/[1-9][0-9]*$",
-        description="i/n: poll only shard i of n (devices split by a stable hash of their "
-                    "gateway); default: every device",
+        description="i/n: carry only shard i of n (plants split by a stable hash of their "
+                    "id, each plant whole); default: every plant",
     )
 
     @field_validator("shard")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from collector.sources.shard import parse_shard
+from collector.shard import parse_shard
 from config.errors import ConfigError
 from config.loader import load_config
 from config.schema import Config
