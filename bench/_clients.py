@@ -7,7 +7,8 @@
   the least CPU Python can spend on these reads on this machine.
 - ``pymodbus``: the same loop on pymodbus's ``AsyncModbusTcpClient``, as simple collectors do.
 - ``collector``: pvrelief's collector as ``pvrelief collect`` runs it: the config loaded from
-  YAML, the Modbus source, the pipeline (counter guard) and the InfluxDB sink to a real influxd.
+  YAML, the Modbus source, the pipeline (plausibility, counter guard, alarms with every
+  detector on, their state in SQLite) and the InfluxDB sink to a real influxd.
 - ``startup``: only build and start the collector for the config, then stop.
 
 All three keep the same schedule (slot k of a device is due at k * interval + its jitter
@@ -269,7 +270,9 @@ async def run_collector(path: Path, warmup_s: float, duration_s: float,
     t = time.perf_counter()
     cfg = load_config(path)
     loaded = time.perf_counter() - t
-    # a spool of its own: another run's undelivered backlog would be replayed here
+    # a spool and an alarm state of its own: another run's undelivered backlog would be
+    # replayed here, and its open alarms carried on
+    cfg.state_dir = cfg.influxdb.spool_dir / f"state-{os.getpid()}"
     cfg.influxdb.spool_dir = cfg.influxdb.spool_dir / f"run-{os.getpid()}"
     metrics = Metrics()
     window = Window(warmup_s, duration_s)

@@ -9,9 +9,10 @@ real InfluxDB sink (``localsite.servers.InfluxServer``). Each is measured over a
 warm-up: polls made against slots due, lateness p50/p99, CPU per poll (the process's own CPU
 time), RSS, start-up time, readings written per second.
 
-Targets (issue 13): collector CPU per poll, decode, counter guard and InfluxDB write included,
-<= 1.5x the floor's for the same reads; 20,000 devices at a 10 s interval: >= 99 % of the
-schedule with p99 lateness under 1 s; 20,000 devices in one plant start in under 5 s.
+Targets (issue 13): collector CPU per poll, decode, plausibility, counter guard, alarms and the
+InfluxDB write included, <= 1.5x the floor's for the same reads; 20,000 devices at a 10 s
+interval: >= 99 % of the schedule with p99 lateness under 1 s; 20,000 devices in one plant
+start in under 5 s.
 The larger fleets use longer intervals, as the issue's own table does, so the whole run takes
 a few minutes. Result: bench/results/collector.json (README table: bench/readme_table.py).
 """

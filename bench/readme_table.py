@@ -84,7 +84,8 @@ def _collector_rows(col: dict) -> list[str]:
         c, f, p = r["collector"], r["floor"], r["pymodbus"]
         rows.append(
             f"| collector, {r['devices']:,} devices every {r['interval_s']:g} s: CPU per poll "
-            f"(decode, counter guard, InfluxDB write) | {c['cpu_per_poll_us']:.0f} µs; "
+            f"(decode, plausibility, counter guard, alarms, InfluxDB write) | "
+            f"{c['cpu_per_poll_us']:.0f} µs; "
             f"{c['made_share']:.1%} of the schedule, lateness p50 {c['late_p50_ms']:,.0f} ms, "
             f"p99 {c['late_p99_ms']:,.0f} ms at load {c['load_average_1min']:.1f} (worst run: "
             f"{c['worst_made_share']:.1%}, p99 {c['worst_late_p99_ms']:,.0f} ms); "
@@ -131,8 +132,9 @@ def render_sizing() -> str:
         SIZING_BEGIN,
         f"- **Points per second per collector:** {points_s:,.0f} written to InfluxDB by one "
         f"process polling {big['devices']:,} devices every {big['interval_s']:g} s, at "
-        f"{c['cpu_per_poll_us']:.0f} µs of CPU per poll (decode, counter guard and write "
-        f"included): one core of this machine carries about {polls_per_core:,.0f} polls/s, "
+        f"{c['cpu_per_poll_us']:.0f} µs of CPU per poll (decode, plausibility, counter guard, "
+        f"alarms and write included): one core of this machine carries about "
+        f"{polls_per_core:,.0f} polls/s, "
         f"so {polls_per_core * 60:,.0f} devices polled every minute (before the Modbus "
         "gateways or RS485 lines become the limit, which they usually do first).",
         f"- **Bytes per point:** {per_point['huawei-sun2000']:,.0f} bytes of line protocol "
