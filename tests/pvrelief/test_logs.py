@@ -29,9 +29,14 @@ def test_a_record_is_one_json_object_with_its_traceback() -> None:
 
 
 def test_collect_logs_json_lines_on_request(tmp_path: Path) -> None:
-    config = tmp_path / "empty.yaml"
+    config = tmp_path / "site.yaml"
     spool = tmp_path / "spool"
-    config.write_text(f"influxdb: {{url: 'http://127.0.0.1:9', spool_dir: '{spool}'}}\n")
+    # one meter at a port nobody listens on: its failed polls are logged too
+    config.write_text(
+        f"influxdb: {{url: 'http://127.0.0.1:9', spool_dir: '{spool}'}}\n"
+        "counties:\n- id: c\n  plants:\n  - {id: p, capacity_kwp_dc: 120, capacity_kw_ac: 100,\n"
+        "     latitude: 36.27, longitude: 100.62,\n"
+        "     devices: [{id: m, port: 9, unit_id: 1, profile: sunspec-meter}]}\n")
     run = subprocess.run(
         [sys.executable, "-m", "pvrelief", "collect", "--config", str(config), "--duration",
          "0.5", "--metrics-port", "0", "--log-format", "json"],
