@@ -8,7 +8,10 @@ turns signals and the passing of time into transitions (see model.py for the sta
   raises within ``flap_window_s`` it is *flapping*: its repeated raises notify nobody and it
   clears only after its condition stayed away a whole ``flap_window_s``.
 - **off** on an active alarm: the clear waits ``hold_s`` (the condition must stay away that
-  long), then the alarm is cleared, stamped with the moment the condition ended.
+  long), then the alarm is cleared, stamped with the moment the condition ended. An off
+  stamped before the alarm's (last) raise is older news than the raise, a reading that came
+  out of order (an MQTT redelivery, an edge's backlog): it ends nothing, and a later one will.
+  So a clear never precedes its raise, and no time to clear is negative.
 - **time**: an acknowledged alarm closes as it clears; an unacknowledged one ``close_after_s``
   after it cleared.
 - **acknowledge**: raised -> acknowledged; cleared -> closed.
@@ -72,7 +75,8 @@ class Lifecycle:
     def signal(self, s: Signal) -> None:
         a = self.open.get((s.device, s.alarm.id))
         if not s.on:
-            if a is not None and a.state in ACTIVE and a.ended_ns is None:
+            if a is not None and a.state in ACTIVE and a.ended_ns is None and \
+                    s.ts_ns >= a.last_raised_ns:  # older than the raise: ends nothing
                 a.ended_ns = s.ts_ns
                 self._waiting[a.id] = a
             return

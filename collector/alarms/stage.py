@@ -116,12 +116,15 @@ class AlarmStage:
     # -- the pipeline's side: per batch of readings ---------------------------------------
     def process(self, readings: list[Reading]) -> list[Reading]:
         lc, comm = self.lifecycle, self.comm
+        # comm-loss is judged on the timer's clock: when a reading arrives, not when it was
+        # taken (a pushed device's readings come late, stamped by the edge; detect/comm.py)
+        now = self.clock.now_ns() if self.clock is not None else None
         for r in readings:
             if r.kind in SKIP_KINDS:
                 continue
             try:
                 if comm is not None:
-                    comm.seen(r, lc)
+                    comm.seen(r, lc, now)
                 for check in self._checks:
                     check(r, lc)
                 for observe in self._observers:

@@ -12,6 +12,15 @@ night". A meter is never asleep. Silence is counted from the collector's start a
 Time the collector itself stood still (its event loop blocked or starved, a suspended host:
 ``excuse``) is not counted as any device's silence: nobody polled then, so a whole site going
 "silent" at once after a stall is not a storm of alarms.
+
+A device is heard when a good reading of it *reaches the stage*, on the collector's own clock,
+not at the timestamp the reading carries. The two are one for a device this collector polls;
+for a device pushed over MQTT the timestamp is the edge collector's, taken before the hand-over
+(the edge's linger, the broker, this collector's batch) and on another machine's clock. Counted
+from it, the hand-over's delay and any skew of the edge's clock were silence, and the reading
+that ended an episode, taken before the raise but arriving after it, stamped the clear before
+the raise (a negative time to clear in the KPIs). Raise and clear now share one clock, and
+only the gaps between arrivals count.
 """
 
 from __future__ import annotations
@@ -47,14 +56,19 @@ class CommLossDetector:
         """The collector stood still this long: no device's fault."""
         self.stalled_ns += stalled_ns
 
-    def seen(self, r: Reading, lc: Lifecycle) -> None:
-        """A reading with at least one good field: the device is talking."""
+    def seen(self, r: Reading, lc: Lifecycle, now_ns: int | None = None) -> None:
+        """A reading with at least one good field: the device is talking.
+
+        ``now_ns``: when the reading reached the stage, on the clock the timer ticks with
+        (None, as in tests without a clock: the reading's own timestamp stands for it).
+        """
         if len(r.quality) >= len(r.fields):
             return  # nothing good in it (every field has a quality other than good)
-        self.last_good[r.device] = r.ts_ns
+        heard = r.ts_ns if now_ns is None else now_ns
+        self.last_good[r.device] = heard
         self._stalled_at[r.device] = self.stalled_ns
         if lc.has_open(r.device) and lc.needs(r.device, self.defn.id, False):
-            lc.signal(Signal(r.plant, r.device, self.defn, False, r.ts_ns, r.village))
+            lc.signal(Signal(r.plant, r.device, self.defn, False, heard, r.village))
 
     def tick(self, now_ns: int, lc: Lifecycle) -> None:
         if self.started_ns is None:

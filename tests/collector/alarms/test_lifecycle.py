@@ -132,3 +132,18 @@ def test_needs_says_when_a_signal_would_change_nothing() -> None:
     assert lc.needs("inv-01", "comm-loss", True)  # would call the pending clear off
     assert not lc.needs("inv-01", "comm-loss", False)
 
+
+
+def test_an_off_older_than_the_raise_ends_nothing() -> None:
+    """A reading that came out of order (an MQTT redelivery, an edge's backlog) says nothing
+    of the condition after the raise: a clear never precedes its raise."""
+    lc = Lifecycle(CFG.alarms)
+    lc.signal(on(NOON))
+    lc.signal(off(NOON - 120 * S))  # taken two minutes before the raise, arriving after it
+    lc.tick(NOON + 3600 * S)
+    assert states(lc.drain()) == [("inv-01", "comm-loss", "raised")]
+    assert lc.open[("inv-01", "comm-loss")].ended_ns is None
+    lc.signal(off(NOON + 60 * S))  # the next one, taken after the raise, does end it
+    lc.tick(NOON + 3600 * S)
+    (cleared,) = lc.drain()
+    assert cleared.state is State.CLEARED and cleared.alarm.ended_ns == NOON + 60 * S

@@ -116,3 +116,29 @@ def test_the_collectors_own_standstill_is_no_devices_silence() -> None:
     _run(det, sun, lc, resume, resume + 400 * S, {"inv-01", "inv-02", "meter"})
     (t,) = lc.drain()
     assert t.alarm.device == "inv-03"
+
+
+def test_a_pushed_device_is_heard_when_its_reading_arrives_not_when_the_edge_took_it() -> None:
+    """Over MQTT a reading reaches the central collector after the hand-over, stamped earlier
+    by the edge (and by the edge's clock): a delay longer than the allowance is no silence."""
+    det, sun, lc = _rig()
+    delay = (LIMIT_S + 120) * S
+    for t in range(NOON, NOON + 3600 * S, 10 * S):
+        sun.update(t)
+        if (t - NOON) % (60 * S) == 0:
+            for d in ("inv-01", "inv-02", "inv-03"):
+                det.seen(inverter(d, t - delay, p_ac_w=1.0), lc, now_ns=t)
+            det.seen(meter("meter", t - delay, p_w=1.0), lc, now_ns=t)
+        det.tick(t, lc)
+    assert lc.drain() == []
+
+
+def test_a_reading_taken_before_the_raise_clears_it_when_it_arrives_never_before() -> None:
+    det, sun, lc = _rig()
+    _run(det, sun, lc, NOON, NOON + 600 * S, {"inv-01", "inv-02", "meter"})
+    (raised,) = lc.drain()
+    assert raised.alarm.device == "inv-03"
+    taken, arrived = raised.ts_ns - 300 * S, NOON + 610 * S  # held up on the way
+    det.seen(inverter("inv-03", taken, p_ac_w=5.0), lc, now_ns=arrived)
+    a = lc.open[("inv-03", "comm-loss")]
+    assert a.ended_ns == arrived >= a.raised_ns
