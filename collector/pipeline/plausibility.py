@@ -7,9 +7,14 @@ reading of a counter after a start is judged. It runs first, before the counter 
 garbage word never becomes the reference the guard judges the next reading by; and it sees
 readings from every source alike.
 
-Bounds are resolved once per device and field (a dict look-up per value afterwards). A field
-with no rule passes (it is logged once): the test suite checks that every field a profile
-produces has one.
+Bounds are resolved once per device and field. A field with no rule passes (it is logged
+once): the test suite checks that every field a profile produces has one.
+
+It runs on every reading, so the common case is one loop: per device, a plan holds the
+(lo, hi) of each field in the order its readings list them (a device sends the same fields
+poll after poll), and a reading whose values all lie inside is done. Anything else (a value
+outside or not finite, a new field set, a device with a field logged as implausible) takes
+the exact per-field check, which decides alone what is invalid and what is logged.
 """
 
 from __future__ import annotations
@@ -61,6 +66,11 @@ def resolve(rule: FieldRule, rating: Rating, bounds: FieldBounds) -> Bound:
     return Bound(0.0, rule.slack, rule.lifetime * rating.max_kw, t0)
 
 
+Span = tuple[float, float]  # (lo, hi) of the fast pass
+NEVER: Span = (math.inf, -math.inf)  # no value lies inside: always the exact check
+ANY: Span = (-math.inf, math.inf)  # a field with no rule: only NaN leaves it (and passes then)
+
+
 class PlausibilityStage:
     name = "plausibility"
 
@@ -69,14 +79,53 @@ class PlausibilityStage:
         self.bounds = bounds or field_bounds()
         self._device: dict[str, dict[str, Bound | None]] = {}
         self.rejected: dict[str, int] = {}  # device -> values stored as invalid
-        self._logged: set[tuple[str, str]] = set()  # (device, field) warned about, until good
+        self._logged: dict[str, set[str]] = {}  # device -> fields warned about, until good
+        # device -> (planned at ts, its fields in order, the span of each): the fast pass
+        self._plans: dict[str, tuple[int, tuple[str, ...], tuple[Span, ...]]] = {}
 
     def process(self, readings: list[Reading]) -> list[Reading]:
+        plans = self._plans
         for i, r in enumerate(readings):
+            plan = plans.get(r.device)
+            if plan is not None and r.ts_ns >= plan[0] and plan[1] == tuple(r.fields):
+                for v, (lo, hi) in zip(r.fields.values(), plan[2], strict=True):
+                    if v is not None and not lo <= v <= hi:
+                        break
+                else:
+                    continue  # every value inside its span: plausible, nothing to log
             bad = self._check(r)
             if bad:
                 readings[i] = self._invalidate(r, bad)
+                plans.pop(r.device, None)  # its next good reading logs "plausible again"
+            else:
+                self._plan(r)
         return readings
+
+    def _plan(self, r: Reading) -> None:
+        """Plan the fast pass for the device of ``r``, a reading the exact check passed.
+
+        A span is the field's bounds or narrower, so a value inside is plausible for certain:
+        a lifetime counter's high as of this reading (it only grows with time, so the plan
+        holds for later readings; an earlier one takes the exact check), and no span at all
+        where a bound is not finite (the exact check tells an infinity from a number) or the
+        field is not resolved yet (it came as None so far).
+        """
+        known = self._device.get(r.device)
+        if known is None or r.device in self._logged:
+            self._plans.pop(r.device, None)  # "plausible again" is the exact check's to log
+            return
+        spans: list[Span] = []
+        for name in r.fields:
+            b = known.get(name, _MISSING)
+            if b is None:
+                spans.append(ANY)
+            elif b is _MISSING:
+                spans.append(NEVER)
+            else:
+                hi = b.high(r.ts_ns)
+                spans.append((b.lo, hi) if math.isfinite(b.lo) and math.isfinite(hi)
+                             else NEVER)
+        self._plans[r.device] = (r.ts_ns, tuple(r.fields), tuple(spans))
 
     def _bounds_of(self, device: str) -> dict[str, Bound | None] | None:
         known = self._device.get(device)
@@ -90,6 +139,7 @@ class PlausibilityStage:
         known = self._bounds_of(r.device)
         if known is None:
             return []
+        logged = self._logged.get(r.device)
         bad: list[tuple[str, float, Bound]] = []
         for name, value in r.fields.items():
             if value is None:
@@ -102,8 +152,10 @@ class PlausibilityStage:
             if not (b.lo <= value <= (b.hi if not b.per_hour_kwh else b.high(r.ts_ns))) \
                     or not math.isfinite(value):
                 bad.append((name, value, b))
-            elif (r.device, name) in self._logged:
-                self._logged.discard((r.device, name))
+            elif logged and name in logged:
+                logged.discard(name)
+                if not logged:
+                    del self._logged[r.device]
                 log.info("%s: %s plausible again (%g)", r.device, name, value)
         return bad
 
@@ -121,8 +173,9 @@ class PlausibilityStage:
         for name, value, b in bad:
             fields[name] = None
             quality[name] = Quality.INVALID
-            if (r.device, name) not in self._logged:
-                self._logged.add((r.device, name))
+            logged = self._logged.setdefault(r.device, set())
+            if name not in logged:
+                logged.add(name)
                 log.warning("%s (plant %s): %s = %g is outside [%g, %g]: stored as invalid",
                             r.device, r.plant, name, value, b.lo, b.high(r.ts_ns))
         self.rejected[r.device] = self.rejected.get(r.device, 0) + len(bad)
