@@ -15,8 +15,10 @@ from collector.alarms.builtin import Builtins
 from collector.alarms.fleet import DeviceInfo, PlantInfo
 from collector.alarms.lifecycle import Lifecycle
 from collector.alarms.model import Signal
-from collector.reading import Reading
+from collector.reading import Quality, Reading
 from config.alarm_settings import CapabilitySettings
+
+GOOD = Quality.GOOD
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +47,9 @@ class CapabilityDetector:
         info = self.devices.get(r.device)
         if info is None:
             return
-        v = r.good(counter_field(info.kind))
+        f = counter_field(info.kind)
+        q = r.quality  # r.good(f), inlined: this runs per reading
+        v = r.fields.get(f) if not q or q.get(f, GOOD) is GOOD else None
         if v is None:
             return
         self._last[r.device] = v

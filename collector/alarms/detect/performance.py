@@ -24,10 +24,11 @@ from collector.alarms.detect.sun import SunTracker
 from collector.alarms.fleet import DeviceInfo, PlantInfo
 from collector.alarms.lifecycle import Lifecycle
 from collector.alarms.model import Signal
-from collector.reading import Reading
+from collector.reading import Quality, Reading
 from config.alarm_settings import PeerYieldSettings, StringSettings, ZeroOutputSettings
 
 S = 1_000_000_000
+GOOD = Quality.GOOD
 _STRING_FIELD = re.compile(r"^pv(\d+)_i_a$")
 
 
@@ -43,7 +44,8 @@ class ZeroOutputDetector:
     def check(self, r: Reading, lc: Lifecycle) -> None:
         if r.kind != "inverter":
             return
-        p = r.good("p_ac_w")
+        q = r.quality  # r.good("p_ac_w"), inlined: this runs per reading
+        p = r.fields.get("p_ac_w") if not q or q.get("p_ac_w", GOOD) is GOOD else None
         el = self.sun.elevation.get(r.plant)
         if p is None or el is None:
             return
@@ -73,38 +75,70 @@ def median_without(ordered: list[float], j: int) -> float:
     return (lo + hi) / 2
 
 
+class _Strings:
+    """A device's PV strings, as its readings show them: found once, not per reading."""
+
+    __slots__ = ("count", "fields", "in_use", "unused")
+
+    def __init__(self, count: int, in_use: list[tuple[int, str]],
+                 unused: list[tuple[int, str]]) -> None:
+        self.count = count  # its readings' field count when found
+        self.in_use = in_use  # (number, field), sorted
+        self.unused = unused  # not (yet) in use
+        self.fields = tuple(f for _, f in in_use)
+
+    def use(self, x: tuple[int, str]) -> None:
+        self.unused.remove(x)
+        self.in_use.append(x)
+        self.in_use.sort()
+        self.fields = tuple(f for _, f in self.in_use)
+
+
 class StringDetector:
     def __init__(self, builtins: Builtins, settings: StringSettings) -> None:
         self.builtins = builtins
         self.s = settings
         self.for_ns = int(settings.for_s * S)
-        # device -> (its readings' field count, strings in use, strings not (yet) in use),
-        # each string as (number, field): found once, not per reading
-        self._strings: dict[str, tuple[int, list[tuple[int, str]], list[tuple[int, str]]]] = {}
+        self._strings: dict[str, _Strings] = {}
         self._since: dict[str, dict[int, int]] = {}  # device -> string -> below since
 
-    def _split(self, r: Reading) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    def _split(self, r: Reading) -> _Strings:
         known = self._strings.get(r.device)
-        if known is not None and known[0] == len(r.fields):
-            return known[1], known[2]
-        used = {n for n, _ in known[1]} if known else set()
+        if known is not None and known.count == len(r.fields):
+            return known
+        used = {n for n, _ in known.in_use} if known else set()
         found = sorted((int(m.group(1)), f) for f in r.fields
                        if (m := _STRING_FIELD.match(f)) is not None)
-        split = ([x for x in found if x[0] in used], [x for x in found if x[0] not in used])
-        self._strings[r.device] = (len(r.fields), *split)
-        return split
+        known = self._strings[r.device] = _Strings(
+            len(r.fields), [x for x in found if x[0] in used],
+            [x for x in found if x[0] not in used])
+        return known
 
     def check(self, r: Reading, lc: Lifecycle) -> None:
-        in_use, unused = self._split(r)
+        strings = self._split(r)
         fields, quality, lo = r.fields, r.quality, self.s.min_current_a
-        for x in list(unused):  # a string is in use once it has carried current
-            v = fields.get(x[1])
-            if v is not None and v >= lo and (not quality or x[1] not in quality):
-                unused.remove(x)
-                in_use.append(x)
-                in_use.sort()
+        for _, f in strings.unused:  # a string is in use once it has carried current
+            v = fields.get(f)
+            if v is not None and v >= lo and (not quality or f not in quality):
+                for x in list(strings.unused):  # this one, and any other that carries now
+                    v = fields.get(x[1])
+                    if v is not None and v >= lo and (not quality or x[1] not in quality):
+                        strings.use(x)
+                break
+        in_use = strings.in_use
         if len(in_use) < 2:
             return
+        if not quality and not lc.has_open(r.device) and not self._since.get(r.device):
+            # the common case, in plain floats: the weakest string keeps up with the others
+            # (as below); anything else, NaN among them too, is judged as below
+            values = [v for f in strings.fields if (v := fields.get(f)) is not None]
+            if len(values) < 2:
+                return
+            values.sort()
+            weakest = median_without(values, 0)
+            if weakest >= lo and values[0] >= self.s.clear_ratio * weakest and \
+                    sum(values) == sum(values):  # no NaN: then a float sort orders as below
+                return
         if quality:
             live = [(v, n) for n, f in in_use
                     if (v := fields.get(f)) is not None and f not in quality]
@@ -114,8 +148,8 @@ class StringDetector:
             return
         live.sort()
         ordered = [v for v, _ in live]
-        # the common case: the weakest string keeps up with the others, nothing is pending
-        # and nothing is open; then no string needs judging one by one
+        # the weakest string keeps up with the others, nothing is pending and nothing is
+        # open: then no string needs judging one by one
         weakest = median_without(ordered, 0)
         if weakest >= lo and ordered[0] >= self.s.clear_ratio * weakest and \
                 not lc.has_open(r.device) and not self._since.get(r.device):
@@ -156,7 +190,9 @@ class PeerYieldDetector:
 
     def observe(self, r: Reading) -> None:
         if r.kind == "inverter":
-            e = r.good("e_total_kwh")
+            q = r.quality  # r.good("e_total_kwh"), inlined: this runs per reading
+            e = r.fields.get("e_total_kwh") if not q or q.get("e_total_kwh", GOOD) is GOOD \
+                else None
             if e is not None:
                 self._last[r.device] = (r.ts_ns, e)
 

@@ -35,6 +35,8 @@ class CounterDetector:
         self.event_of = event_of
 
     def check(self, r: Reading, lc: Lifecycle) -> None:
+        if not r.quality and not lc.has_open(r.device):
+            return  # every counter good, and no alarm to clear: most readings
         for f in r.counters:
             q = r.quality.get(f) if r.quality else None
             if q is Quality.INVALID:
