@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 
 from collector.alarms.builtin import Builtins
 from collector.alarms.detect.sun import SunTracker
@@ -75,23 +77,38 @@ def median_without(ordered: list[float], j: int) -> float:
     return (lo + hi) / 2
 
 
+Values = Callable[[Mapping[str, float | None]], tuple[float | None, ...]]
+
+
+def values_of(names: Sequence[str]) -> Values:
+    """A function returning the values of ``names`` in a reading's fields, in one C call (a
+    field that is missing raises KeyError)."""
+    if len(names) > 1:
+        return itemgetter(*names)
+    return lambda fields: tuple(fields[f] for f in names)
+
+
 class _Strings:
     """A device's PV strings, as its readings show them: found once, not per reading."""
 
-    __slots__ = ("count", "fields", "in_use", "unused")
+    __slots__ = ("count", "idle", "in_use", "live", "unused")
 
     def __init__(self, count: int, in_use: list[tuple[int, str]],
                  unused: list[tuple[int, str]]) -> None:
         self.count = count  # its readings' field count when found
         self.in_use = in_use  # (number, field), sorted
         self.unused = unused  # not (yet) in use
-        self.fields = tuple(f for _, f in in_use)
+        self._getters()
+
+    def _getters(self) -> None:
+        self.live = values_of([f for _, f in self.in_use])
+        self.idle = values_of([f for _, f in self.unused])
 
     def use(self, x: tuple[int, str]) -> None:
         self.unused.remove(x)
         self.in_use.append(x)
         self.in_use.sort()
-        self.fields = tuple(f for _, f in self.in_use)
+        self._getters()
 
 
 class StringDetector:
@@ -114,9 +131,34 @@ class StringDetector:
             [x for x in found if x[0] not in used])
         return known
 
+    def _nothing_to_do(self, strings: _Strings, fields: Mapping[str, float | None]) -> bool:
+        """The common case, for a reading without qualities of a device with nothing pending
+        or open, in plain floats: no unused string carries current now, and the weakest
+        string keeps up with the others (as ``check`` judges it). None, NaN or a missing
+        field: False, and ``check`` judges as ever."""
+        lo = self.s.min_current_a
+        try:  # None among them makes a comparison raise TypeError
+            idle, live = strings.idle(fields), strings.live(fields)
+            # max() is NaN only when the first is (NaN never wins a comparison); else it is
+            # the highest number, and below lo no string starts to carry
+            if idle and not max(idle) < lo:
+                return False
+            if len(live) < 2:
+                return None not in live
+            values = sorted(live)
+            weakest = median_without(values, 0)
+            total = sum(values)
+        except (KeyError, TypeError):
+            return False
+        return weakest >= lo and values[0] >= self.s.clear_ratio * weakest and \
+            total == total  # no NaN: a float sort orders as check's tuples do
+
     def check(self, r: Reading, lc: Lifecycle) -> None:
         strings = self._split(r)
         fields, quality, lo = r.fields, r.quality, self.s.min_current_a
+        if not quality and not lc.has_open(r.device) and not self._since.get(r.device) and \
+                self._nothing_to_do(strings, fields):
+            return
         for _, f in strings.unused:  # a string is in use once it has carried current
             v = fields.get(f)
             if v is not None and v >= lo and (not quality or f not in quality):
@@ -128,17 +170,6 @@ class StringDetector:
         in_use = strings.in_use
         if len(in_use) < 2:
             return
-        if not quality and not lc.has_open(r.device) and not self._since.get(r.device):
-            # the common case, in plain floats: the weakest string keeps up with the others
-            # (as below); anything else, NaN among them too, is judged as below
-            values = [v for f in strings.fields if (v := fields.get(f)) is not None]
-            if len(values) < 2:
-                return
-            values.sort()
-            weakest = median_without(values, 0)
-            if weakest >= lo and values[0] >= self.s.clear_ratio * weakest and \
-                    sum(values) == sum(values):  # no NaN: then a float sort orders as below
-                return
         if quality:
             live = [(v, n) for n, f in in_use
                     if (v := fields.get(f)) is not None and f not in quality]
