@@ -10,11 +10,11 @@ readings from every source alike.
 Bounds are resolved once per device and field. A field with no rule passes (it is logged
 once): the test suite checks that every field a profile produces has one.
 
-It runs on every reading, so the common case is one loop: per device, a plan holds the
-(lo, hi) of each field in the order its readings list them (a device sends the same fields
-poll after poll), and a reading whose values all lie inside is done. Anything else (a value
-outside or not finite, a new field set, a device with a field logged as implausible) takes
-the exact per-field check, which decides alone what is invalid and what is logged.
+It runs on every reading, so the common case is one compiled function (inside.py): per
+device, a check of its field set against its bounds (a device sends the same fields poll
+after poll), and a reading whose values all lie inside is done. Anything else (a value
+outside or not finite, another field set, a device with a field logged as implausible)
+takes the exact per-field check, which decides alone what is invalid and what is logged.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from collector.pipeline.counters import Rating
+from collector.pipeline.inside import NEVER, Inside, Span, compile_inside
 from collector.reading import Quality, Reading
 from config.fields import EARLIEST_COMMISSIONING, FieldBounds, FieldRule, field_bounds
 
@@ -66,11 +67,6 @@ def resolve(rule: FieldRule, rating: Rating, bounds: FieldBounds) -> Bound:
     return Bound(0.0, rule.slack, rule.lifetime * rating.max_kw, t0)
 
 
-Span = tuple[float, float]  # (lo, hi) of the fast pass
-NEVER: Span = (math.inf, -math.inf)  # no value lies inside: always the exact check
-ANY: Span = (-math.inf, math.inf)  # a field with no rule: only NaN leaves it (and passes then)
-
-
 class PlausibilityStage:
     name = "plausibility"
 
@@ -80,19 +76,18 @@ class PlausibilityStage:
         self._device: dict[str, dict[str, Bound | None]] = {}
         self.rejected: dict[str, int] = {}  # device -> values stored as invalid
         self._logged: dict[str, set[str]] = {}  # device -> fields warned about, until good
-        # device -> (planned at ts, its fields in order, the span of each): the fast pass
-        self._plans: dict[str, tuple[int, tuple[str, ...], tuple[Span, ...]]] = {}
+        self._plans: dict[str, tuple[int, Inside]] = {}  # device -> (planned at ts, fast pass)
 
     def process(self, readings: list[Reading]) -> list[Reading]:
         plans = self._plans
         for i, r in enumerate(readings):
             plan = plans.get(r.device)
-            if plan is not None and r.ts_ns >= plan[0] and plan[1] == tuple(r.fields):
-                for v, (lo, hi) in zip(r.fields.values(), plan[2], strict=True):
-                    if v is not None and not lo <= v <= hi:
-                        break
-                else:
-                    continue  # every value inside its span: plausible, nothing to log
+            if plan is not None and r.ts_ns >= plan[0]:
+                try:
+                    if plan[1](r.fields):
+                        continue  # every value inside its span: plausible, nothing to log
+                except KeyError:
+                    pass  # another field set
             bad = self._check(r)
             if bad:
                 readings[i] = self._invalidate(r, bad)
@@ -114,18 +109,16 @@ class PlausibilityStage:
         if known is None or r.device in self._logged:
             self._plans.pop(r.device, None)  # "plausible again" is the exact check's to log
             return
-        spans: list[Span] = []
+        spans: list[tuple[str, Span | None]] = []
         for name in r.fields:
             b = known.get(name, _MISSING)
             if b is None:
-                spans.append(ANY)
+                spans.append((name, None))  # no rule: any value
             elif b is _MISSING:
-                spans.append(NEVER)
+                spans.append((name, NEVER))
             else:
-                hi = b.high(r.ts_ns)
-                spans.append((b.lo, hi) if math.isfinite(b.lo) and math.isfinite(hi)
-                             else NEVER)
-        self._plans[r.device] = (r.ts_ns, tuple(r.fields), tuple(spans))
+                spans.append((name, (b.lo, b.high(r.ts_ns))))  # not finite: NEVER
+        self._plans[r.device] = (r.ts_ns, compile_inside(spans))
 
     def _bounds_of(self, device: str) -> dict[str, Bound | None] | None:
         known = self._device.get(device)
