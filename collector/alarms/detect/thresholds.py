@@ -14,6 +14,9 @@ limit, under the lowest "above" one) says so, and nothing else is looked at.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
+from types import FunctionType
+from typing import cast
 
 from collector.alarms.builtin import Builtins
 from collector.alarms.lifecycle import Lifecycle
@@ -56,38 +59,66 @@ def _spans(plan: Plan) -> Spans:
     return tuple((f, lo[f], hi[f]) for f in lo)
 
 
+Calm = Callable[[Mapping[str, float | None]], bool]
+_calm: dict[Spans, Calm] = {}  # spans -> its check, shared by every device with those fields
+
+
+def calm_check(spans: Spans) -> Calm:
+    """A straight-line function: True if every field present is inside its span (NaN is in
+    none). Compiled once per set of spans, its limits default arguments (fast locals)."""
+    check = _calm.get(spans)
+    if check is None:
+        params, lines = ["f"], []
+        for k, (f, _, _) in enumerate(spans):
+            params += [f"lo{k}=0.0", f"hi{k}=0.0"]
+            lines += [f"    v = f.get({f!r})", f"    if v is not None and not lo{k} <= v <= hi{k}:",
+                      "        return False"]
+        source = "\n".join([f"def calm({', '.join(params)}):", *lines, "    return True", ""])
+        namespace: dict[str, object] = {}
+        exec(compile(source, "<threshold fast pass>", "exec"), namespace)
+        template = cast(FunctionType, namespace["calm"])
+        template.__defaults__ = tuple(b for _, lo, hi in spans for b in (lo, hi)) or None
+        check = _calm[spans] = cast(Calm, template)
+    return check
+
+
+def _inside(spans: Spans, fields: Mapping[str, float | None],
+            quality: Mapping[str, object]) -> bool:
+    """``calm_check``'s answer for a reading with qualities: fields with one say nothing."""
+    for f, lo, hi in spans:
+        v = fields.get(f)
+        if v is not None and f not in quality and not lo <= v <= hi:
+            return False
+    return True
+
+
 class ThresholdDetector:
     def __init__(self, rules: list[ThresholdRule]) -> None:
         self.rules = [_Rule(r) for r in rules]
         self._since: dict[str, dict[str, int]] = {}  # device -> rule -> beyond since
         # device -> (its readings' field count, [(rule, the rule's fields it has)], spans): a
         # device reports the same fields poll after poll, so the rules that apply are found once
-        self._plans: dict[str, tuple[int, Plan, Spans]] = {}
+        self._plans: dict[str, tuple[int, Plan, Spans, Calm]] = {}
 
-    def _plan(self, r: Reading) -> tuple[int, Plan, Spans]:
+    def _plan(self, r: Reading) -> tuple[int, Plan, Spans, Calm]:
         cached = self._plans.get(r.device)
         if cached is not None and cached[0] == len(r.fields):
             return cached
         plan = [(rule, present) for rule in self.rules
                 if (present := tuple(f for f in rule.fields if f in r.fields))]
-        cached = self._plans[r.device] = (len(r.fields), plan, _spans(plan))
+        spans = _spans(plan)
+        cached = self._plans[r.device] = (len(r.fields), plan, spans, calm_check(spans))
         return cached
 
     def check(self, r: Reading, lc: Lifecycle) -> None:
         fields, quality = r.fields, r.quality
         has_open = lc.has_open(r.device)
-        _, plan, spans = self._plan(r)
-        if not has_open and r.device not in self._since:
-            # nothing pending, nothing to clear: only a value beyond a limit matters. NaN is
-            # outside every span, and takes the rules' own comparisons below.
-            for f, lo, hi in spans:
-                v = fields.get(f)
-                if v is None or (quality and f in quality):
-                    continue
-                if not lo <= v <= hi:
-                    break
-            else:
-                return
+        _, plan, spans, calm = self._plan(r)
+        # nothing pending, nothing to clear: only a value beyond a limit matters. NaN is
+        # outside every span, and takes the rules' own comparisons below.
+        if not has_open and r.device not in self._since and \
+                (calm(fields) if not quality else _inside(spans, fields, quality)):
+            return
         for rule, present in plan:
             if len(present) == 1 and not quality:
                 v = fields.get(present[0])
