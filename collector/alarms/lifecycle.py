@@ -136,6 +136,10 @@ class Lifecycle:
             self._close(a, a.last_ts_ns)
         return True
 
+    def pending(self) -> bool:
+        """Whether there are transitions to drain (most readings make none)."""
+        return bool(self._out)
+
     def drain(self) -> list[Transition]:
         out, self._out = self._out, []
         return out

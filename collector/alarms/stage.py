@@ -115,20 +115,21 @@ class AlarmStage:
 
     # -- the pipeline's side: per batch of readings ---------------------------------------
     def process(self, readings: list[Reading]) -> list[Reading]:
-        lc, comm = self.lifecycle, self.comm
+        lc, comm, checks, observers = self.lifecycle, self.comm, self._checks, self._observers
         for r in readings:
             if r.kind in SKIP_KINDS:
                 continue
             try:
                 if comm is not None:
                     comm.seen(r, lc)
-                for check in self._checks:
+                for check in checks:
                     check(r, lc)
-                for observe in self._observers:
+                for observe in observers:
                     observe(r)
             except Exception as e:  # a bug here must never keep a reading from the sinks
                 self._failed(r, e)
-        self._flush()
+        if lc.pending():
+            self._flush()
         return readings
 
     def _failed(self, r: Reading, e: Exception) -> None:
