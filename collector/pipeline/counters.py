@@ -134,14 +134,15 @@ class CounterGuard:
                 # the common case, _judge's last lines inlined: a value at or a possible step
                 # above the reference, with no run below it pending and nothing logged
                 ref = st.ref
+                rv = ref.value
                 stored = value + st.offset
-                a = abs(ref.value)
+                a = abs(rv)
                 eps = 1e-9 * (1.0 if a < 1.0 else a)  # as max(abs(ref), 1.0), NaN too
-                if not stored < ref.value - eps:
+                if not stored < rv - eps:
                     dt = (ts_ns - ref.ts_ns) / 1e9  # as _allowance_kwh(ref.ts_ns, ts_ns)
                     dt_s = (dt if dt > 0.0 else 0.0) + lim.slack_s
-                    if not stored - ref.value > kw * dt_s / 3600.0 + lim.step_kwh:
-                        if stored > ref.value + eps:
+                    if not stored - rv > kw * dt_s / 3600.0 + lim.step_kwh:
+                        if stored > rv + eps:
                             st.ref = _Ref(stored, ts_ns)
                         if stored != value:
                             changed[name] = stored
@@ -329,10 +330,11 @@ class CounterStage:
         self.event_counts: dict[str, int] = {}
 
     def process(self, readings: list[Reading]) -> list[Reading]:
+        guards = self.guards
         for i, r in enumerate(readings):
             if not r.counters:
                 continue
-            guard = self.guards.get(r.device)
+            guard = guards.get(r.device)
             if guard is None:
                 rating = self.ratings.get(r.device)
                 if rating is None:
@@ -343,7 +345,8 @@ class CounterStage:
             if events:
                 self.events.setdefault(r.device, deque(maxlen=EVENTS_KEPT)).extend(events)
                 self.event_counts[r.device] = self.event_counts.get(r.device, 0) + len(events)
-            readings[i] = checked
+            if checked is not r:
+                readings[i] = checked
         return readings
 
     def events_of(self, device: str) -> list[CounterEvent]:
