@@ -142,8 +142,8 @@ class CounterGuard:
                     dt = (ts_ns - ref.ts_ns) / 1e9  # as _allowance_kwh(ref.ts_ns, ts_ns)
                     dt_s = (dt if dt > 0.0 else 0.0) + lim.slack_s
                     if not stored - rv > kw * dt_s / 3600.0 + lim.step_kwh:
-                        if stored > rv + eps:
-                            st.ref = _Ref(stored, ts_ns)
+                        if stored > rv + eps:  # a new reference, in place: below is empty,
+                            ref.value, ref.ts_ns = stored, ts_ns  # so nothing else holds ref
                         if stored != value:
                             changed[name] = stored
                         continue
