@@ -40,6 +40,8 @@ class Lifecycle:
         self.next_id = next_id
         self.open: dict[tuple[str, str], Alarm] = {}
         self.by_id: dict[int, Alarm] = {}
+        # device -> its open alarms; detectors ask ``device in lc.by_device`` on their
+        # per-reading paths: has_open without the call
         self.by_device: dict[str, dict[str, Alarm]] = {}
         self._waiting: dict[int, Alarm] = {}  # a clear pending its hold, or cleared: timed
         self._out: list[Transition] = []

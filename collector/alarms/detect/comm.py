@@ -53,7 +53,7 @@ class CommLossDetector:
             return  # nothing good in it (every field has a quality other than good)
         self.last_good[r.device] = r.ts_ns
         self._stalled_at[r.device] = self.stalled_ns
-        if lc.has_open(r.device) and lc.needs(r.device, self.defn.id, False):
+        if r.device in lc.by_device and lc.needs(r.device, self.defn.id, False):
             lc.signal(Signal(r.plant, r.device, self.defn, False, r.ts_ns, r.village))
 
     def tick(self, now_ns: int, lc: Lifecycle) -> None:

@@ -54,7 +54,7 @@ class ZeroOutputDetector:
         if p > self.s.max_w:
             if self._since:
                 self._since.pop(r.device, None)
-            if lc.has_open(r.device) and lc.needs(r.device, self.defn.id, False):
+            if r.device in lc.by_device and lc.needs(r.device, self.defn.id, False):
                 lc.signal(Signal(r.plant, r.device, self.defn, False, r.ts_ns, r.village, p))
         elif el >= self.s.min_elevation_deg:
             since = self._since.setdefault(r.device, r.ts_ns)
@@ -155,9 +155,11 @@ class StringDetector:
             total == total  # no NaN: a float sort orders as check's tuples do
 
     def check(self, r: Reading, lc: Lifecycle) -> None:
-        strings = self._split(r)
         fields, quality, lo = r.fields, r.quality, self.s.min_current_a
-        if not quality and not lc.has_open(r.device) and not self._since.get(r.device) and \
+        strings = self._strings.get(r.device)
+        if strings is None or strings.count != len(fields):
+            strings = self._split(r)
+        if not quality and r.device not in lc.by_device and not self._since.get(r.device) and \
                 self._nothing_to_do(strings, fields):
             return
         for _, f in strings.unused:  # a string is in use once it has carried current

@@ -35,7 +35,7 @@ class CounterDetector:
         self.event_of = event_of
 
     def check(self, r: Reading, lc: Lifecycle) -> None:
-        if not r.quality and not lc.has_open(r.device):
+        if not r.quality and r.device not in lc.by_device:
             return  # every counter good, and no alarm to clear: most readings
         for f in r.counters:
             q = r.quality.get(f) if r.quality else None
@@ -92,7 +92,7 @@ class StuckDetector:
             held = mine.get(f)
             if held is None or held[0] != v:
                 mine[f] = (v, r.ts_ns, 1)
-                if held is not None and lc.has_open(r.device):
+                if held is not None and r.device in lc.by_device:
                     d = self.builtins.stuck(f)
                     if lc.needs(r.device, d.id, False):
                         lc.signal(Signal(r.plant, r.device, d, False, r.ts_ns, r.village, v))

@@ -112,8 +112,11 @@ class ThresholdDetector:
 
     def check(self, r: Reading, lc: Lifecycle) -> None:
         fields, quality = r.fields, r.quality
-        has_open = lc.has_open(r.device)
-        _, plan, spans, calm = self._plan(r)
+        has_open = r.device in lc.by_device
+        cached = self._plans.get(r.device)
+        if cached is None or cached[0] != len(fields):
+            cached = self._plan(r)
+        _, plan, spans, calm = cached
         # nothing pending, nothing to clear: only a value beyond a limit matters. NaN is
         # outside every span, and takes the rules' own comparisons below.
         if not has_open and r.device not in self._since and \
