@@ -72,6 +72,12 @@ def render() -> str:
         f"{alarms['counters_us_per_reading']:.0f} µs | "
         f"{alarms['alarms_vs_counters']:.1f}× | — |")
     rows.append(
+        f"| plausibility stage per reading, the same readings | "
+        f"{alarms['plausibility_us_per_reading']:.1f} µs | — | — | — |")
+    rows.append(
+        f"| plausibility, counter guard and alarm stage per reading, in the collector's order | "
+        f"{alarms['stages_us_per_reading']:.1f} µs | — | — | ≤ 25 µs |")
+    rows.append(
         f"| alarm timer, one tick over {alarms['devices']:,} devices | "
         f"{alarms['tick_ms']:.1f} ms | — | — | — |")
     rows += _collector_rows(_load("collector.json"))

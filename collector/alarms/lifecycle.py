@@ -43,6 +43,8 @@ class Lifecycle:
         self.next_id = next_id
         self.open: dict[tuple[str, str], Alarm] = {}
         self.by_id: dict[int, Alarm] = {}
+        # device -> its open alarms; detectors ask ``device in lc.by_device`` on their
+        # per-reading paths: has_open without the call
         self.by_device: dict[str, dict[str, Alarm]] = {}
         self._waiting: dict[int, Alarm] = {}  # a clear pending its hold, or cleared: timed
         self._out: list[Transition] = []
@@ -139,6 +141,10 @@ class Lifecycle:
         if a.state is State.CLEARED:
             self._close(a, a.last_ts_ns)
         return True
+
+    def pending(self) -> bool:
+        """Whether there are transitions to drain (most readings make none)."""
+        return bool(self._out)
 
     def drain(self) -> list[Transition]:
         out, self._out = self._out, []

@@ -115,7 +115,7 @@ class AlarmStage:
 
     # -- the pipeline's side: per batch of readings ---------------------------------------
     def process(self, readings: list[Reading]) -> list[Reading]:
-        lc, comm = self.lifecycle, self.comm
+        lc, comm, checks, observers = self.lifecycle, self.comm, self._checks, self._observers
         # comm-loss is judged on the timer's clock: when a reading arrives, not when it was
         # taken (a pushed device's readings come late, stamped by the edge; detect/comm.py)
         now = self.clock.now_ns() if self.clock is not None else None
@@ -125,13 +125,14 @@ class AlarmStage:
             try:
                 if comm is not None:
                     comm.seen(r, lc, now)
-                for check in self._checks:
+                for check in checks:
                     check(r, lc)
-                for observe in self._observers:
+                for observe in observers:
                     observe(r)
             except Exception as e:  # a bug here must never keep a reading from the sinks
                 self._failed(r, e)
-        self._flush()
+        if lc.pending():
+            self._flush()
         return readings
 
     def _failed(self, r: Reading, e: Exception) -> None:

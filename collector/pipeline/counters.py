@@ -120,14 +120,35 @@ class CounterGuard:
         """
         events: list[CounterEvent] = []
         changed: dict[str, float | None] = {}
-        fields, quality = reading.fields, reading.quality
+        fields, quality, ts_ns, state = reading.fields, reading.quality, reading.ts_ns, \
+            self._state
+        lim = self.limits
+        kw = self.max_kw * lim.margin  # _allowance_kwh's first product, as it computes it
         for name, kind in self.counters.items():
             # reading.good(name), inlined: this runs for every counter of every reading
             value = fields.get(name)
             if value is None or (quality and quality.get(name, GOOD) is not GOOD):
                 continue
+            st = state.get(name)
+            if st is not None and not st.below and st.logged is None:
+                # the common case, _judge's last lines inlined: a value at or a possible step
+                # above the reference, with no run below it pending and nothing logged
+                ref = st.ref
+                rv = ref.value
+                stored = value + st.offset
+                a = abs(rv)
+                eps = 1e-9 * (1.0 if a < 1.0 else a)  # as max(abs(ref), 1.0), NaN too
+                if not stored < rv - eps:
+                    dt = (ts_ns - ref.ts_ns) / 1e9  # as _allowance_kwh(ref.ts_ns, ts_ns)
+                    dt_s = (dt if dt > 0.0 else 0.0) + lim.slack_s
+                    if not stored - rv > kw * dt_s / 3600.0 + lim.step_kwh:
+                        if stored > rv + eps:  # a new reference, in place: below is empty,
+                            ref.value, ref.ts_ns = stored, ts_ns  # so nothing else holds ref
+                        if stored != value:
+                            changed[name] = stored
+                        continue
             wrap = (wrap_at or {}).get(name) if kind == "lifetime" else None
-            stored, event = self._judge(name, kind, value, reading.ts_ns, wrap)
+            stored, event = self._judge(name, kind, value, ts_ns, wrap)
             if event is not None:
                 events.append(event)
             if stored != value:
@@ -309,10 +330,11 @@ class CounterStage:
         self.event_counts: dict[str, int] = {}
 
     def process(self, readings: list[Reading]) -> list[Reading]:
+        guards = self.guards
         for i, r in enumerate(readings):
             if not r.counters:
                 continue
-            guard = self.guards.get(r.device)
+            guard = guards.get(r.device)
             if guard is None:
                 rating = self.ratings.get(r.device)
                 if rating is None:
@@ -323,7 +345,8 @@ class CounterStage:
             if events:
                 self.events.setdefault(r.device, deque(maxlen=EVENTS_KEPT)).extend(events)
                 self.event_counts[r.device] = self.event_counts.get(r.device, 0) + len(events)
-            readings[i] = checked
+            if checked is not r:
+                readings[i] = checked
         return readings
 
     def events_of(self, device: str) -> list[CounterEvent]:

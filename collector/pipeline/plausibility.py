@@ -7,9 +7,14 @@ reading of a counter after a start is judged. It runs first, before the counter 
 garbage word never becomes the reference the guard judges the next reading by; and it sees
 readings from every source alike.
 
-Bounds are resolved once per device and field (a dict look-up per value afterwards). A field
-with no rule passes (it is logged once): the test suite checks that every field a profile
-produces has one.
+Bounds are resolved once per device and field. A field with no rule passes (it is logged
+once): the test suite checks that every field a profile produces has one.
+
+It runs on every reading, so the common case is one compiled function (inside.py): per
+device, a check of its field set against its bounds (a device sends the same fields poll
+after poll), and a reading whose values all lie inside is done. Anything else (a value
+outside or not finite, another field set, a device with a field logged as implausible)
+takes the exact per-field check, which decides alone what is invalid and what is logged.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from collector.pipeline.counters import Rating
+from collector.pipeline.inside import NEVER, Inside, Span, compile_inside
 from collector.reading import Quality, Reading
 from config.fields import EARLIEST_COMMISSIONING, FieldBounds, FieldRule, field_bounds
 
@@ -69,14 +75,50 @@ class PlausibilityStage:
         self.bounds = bounds or field_bounds()
         self._device: dict[str, dict[str, Bound | None]] = {}
         self.rejected: dict[str, int] = {}  # device -> values stored as invalid
-        self._logged: set[tuple[str, str]] = set()  # (device, field) warned about, until good
+        self._logged: dict[str, set[str]] = {}  # device -> fields warned about, until good
+        self._plans: dict[str, tuple[int, Inside]] = {}  # device -> (planned at ts, fast pass)
 
     def process(self, readings: list[Reading]) -> list[Reading]:
+        plans = self._plans
         for i, r in enumerate(readings):
+            plan = plans.get(r.device)
+            if plan is not None and r.ts_ns >= plan[0]:
+                try:
+                    if plan[1](r.fields):
+                        continue  # every value inside its span: plausible, nothing to log
+                except KeyError:
+                    pass  # another field set
             bad = self._check(r)
             if bad:
                 readings[i] = self._invalidate(r, bad)
+                plans.pop(r.device, None)  # its next good reading logs "plausible again"
+            else:
+                self._plan(r)
         return readings
+
+    def _plan(self, r: Reading) -> None:
+        """Plan the fast pass for the device of ``r``, a reading the exact check passed.
+
+        A span is the field's bounds or narrower, so a value inside is plausible for certain:
+        a lifetime counter's high as of this reading (it only grows with time, so the plan
+        holds for later readings; an earlier one takes the exact check), and no span at all
+        where a bound is not finite (the exact check tells an infinity from a number) or the
+        field is not resolved yet (it came as None so far).
+        """
+        known = self._device.get(r.device)
+        if known is None or r.device in self._logged:
+            self._plans.pop(r.device, None)  # "plausible again" is the exact check's to log
+            return
+        spans: list[tuple[str, Span | None]] = []
+        for name in r.fields:
+            b = known.get(name, _MISSING)
+            if b is None:
+                spans.append((name, None))  # no rule: any value
+            elif b is _MISSING:
+                spans.append((name, NEVER))
+            else:
+                spans.append((name, (b.lo, b.high(r.ts_ns))))  # not finite: NEVER
+        self._plans[r.device] = (r.ts_ns, compile_inside(spans))
 
     def _bounds_of(self, device: str) -> dict[str, Bound | None] | None:
         known = self._device.get(device)
@@ -90,6 +132,7 @@ class PlausibilityStage:
         known = self._bounds_of(r.device)
         if known is None:
             return []
+        logged = self._logged.get(r.device)
         bad: list[tuple[str, float, Bound]] = []
         for name, value in r.fields.items():
             if value is None:
@@ -102,8 +145,10 @@ class PlausibilityStage:
             if not (b.lo <= value <= (b.hi if not b.per_hour_kwh else b.high(r.ts_ns))) \
                     or not math.isfinite(value):
                 bad.append((name, value, b))
-            elif (r.device, name) in self._logged:
-                self._logged.discard((r.device, name))
+            elif logged and name in logged:
+                logged.discard(name)
+                if not logged:
+                    del self._logged[r.device]
                 log.info("%s: %s plausible again (%g)", r.device, name, value)
         return bad
 
@@ -121,8 +166,9 @@ class PlausibilityStage:
         for name, value, b in bad:
             fields[name] = None
             quality[name] = Quality.INVALID
-            if (r.device, name) not in self._logged:
-                self._logged.add((r.device, name))
+            logged = self._logged.setdefault(r.device, set())
+            if name not in logged:
+                logged.add(name)
                 log.warning("%s (plant %s): %s = %g is outside [%g, %g]: stored as invalid",
                             r.device, r.plant, name, value, b.lo, b.high(r.ts_ns))
         self.rejected[r.device] = self.rejected.get(r.device, 0) + len(bad)

@@ -15,8 +15,10 @@ from collector.alarms.builtin import Builtins
 from collector.alarms.fleet import DeviceInfo, PlantInfo
 from collector.alarms.lifecycle import Lifecycle
 from collector.alarms.model import Signal
-from collector.reading import Reading
+from collector.reading import Quality, Reading
 from config.alarm_settings import CapabilitySettings
+
+GOOD = Quality.GOOD
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,19 +39,21 @@ class CapabilityDetector:
         self.defn = builtins.low_capability
         self.s = settings
         self.plants, self.devices = plants, devices
+        self._field = {d.id: counter_field(d.kind) for d in devices.values()}  # the counted one
         self._last: dict[str, float] = {}
         self._mark: dict[str, float | None] = {}  # at sunrise (None: take the first reading)
         self._rose: dict[str, int] = {}  # plants whose sunrise we saw, and when
 
     def observe(self, r: Reading) -> None:
-        info = self.devices.get(r.device)
-        if info is None:
+        f = self._field.get(r.device)
+        if f is None:
             return
-        v = r.good(counter_field(info.kind))
+        q = r.quality  # r.good(f), inlined: this runs per reading
+        v = r.fields.get(f) if not q or q.get(f, GOOD) is GOOD else None
         if v is None:
             return
         self._last[r.device] = v
-        if info.plant in self._rose and self._mark.get(r.device, 0.0) is None:
+        if self.devices[r.device].plant in self._rose and self._mark.get(r.device, 0.0) is None:
             self._mark[r.device] = v
 
     def _counted(self, plant: PlantInfo) -> tuple[str, ...]:

@@ -67,7 +67,7 @@ class CommLossDetector:
         heard = r.ts_ns if now_ns is None else now_ns
         self.last_good[r.device] = heard
         self._stalled_at[r.device] = self.stalled_ns
-        if lc.has_open(r.device) and lc.needs(r.device, self.defn.id, False):
+        if r.device in lc.by_device and lc.needs(r.device, self.defn.id, False):
             lc.signal(Signal(r.plant, r.device, self.defn, False, heard, r.village))
 
     def tick(self, now_ns: int, lc: Lifecycle) -> None:

@@ -18,16 +18,19 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 
 from collector.alarms.builtin import Builtins
 from collector.alarms.detect.sun import SunTracker
 from collector.alarms.fleet import DeviceInfo, PlantInfo
 from collector.alarms.lifecycle import Lifecycle
 from collector.alarms.model import Signal
-from collector.reading import Reading
+from collector.reading import Quality, Reading
 from config.alarm_settings import PeerYieldSettings, StringSettings, ZeroOutputSettings
 
 S = 1_000_000_000
+GOOD = Quality.GOOD
 _STRING_FIELD = re.compile(r"^pv(\d+)_i_a$")
 
 
@@ -43,14 +46,15 @@ class ZeroOutputDetector:
     def check(self, r: Reading, lc: Lifecycle) -> None:
         if r.kind != "inverter":
             return
-        p = r.good("p_ac_w")
+        q = r.quality  # r.good("p_ac_w"), inlined: this runs per reading
+        p = r.fields.get("p_ac_w") if not q or q.get("p_ac_w", GOOD) is GOOD else None
         el = self.sun.elevation.get(r.plant)
         if p is None or el is None:
             return
         if p > self.s.max_w:
             if self._since:
                 self._since.pop(r.device, None)
-            if lc.has_open(r.device) and lc.needs(r.device, self.defn.id, False):
+            if r.device in lc.by_device and lc.needs(r.device, self.defn.id, False):
                 lc.signal(Signal(r.plant, r.device, self.defn, False, r.ts_ns, r.village, p))
         elif el >= self.s.min_elevation_deg:
             since = self._since.setdefault(r.device, r.ts_ns)
@@ -73,36 +77,100 @@ def median_without(ordered: list[float], j: int) -> float:
     return (lo + hi) / 2
 
 
+Values = Callable[[Mapping[str, float | None]], tuple[float | None, ...]]
+
+
+def values_of(names: Sequence[str]) -> Values:
+    """A function returning the values of ``names`` in a reading's fields, in one C call (a
+    field that is missing raises KeyError)."""
+    if len(names) > 1:
+        return itemgetter(*names)
+    return lambda fields: tuple(fields[f] for f in names)
+
+
+class _Strings:
+    """A device's PV strings, as its readings show them: found once, not per reading."""
+
+    __slots__ = ("count", "idle", "in_use", "live", "unused")
+
+    def __init__(self, count: int, in_use: list[tuple[int, str]],
+                 unused: list[tuple[int, str]]) -> None:
+        self.count = count  # its readings' field count when found
+        self.in_use = in_use  # (number, field), sorted
+        self.unused = unused  # not (yet) in use
+        self._getters()
+
+    def _getters(self) -> None:
+        self.live = values_of([f for _, f in self.in_use])
+        self.idle = values_of([f for _, f in self.unused])
+
+    def use(self, x: tuple[int, str]) -> None:
+        self.unused.remove(x)
+        self.in_use.append(x)
+        self.in_use.sort()
+        self._getters()
+
+
 class StringDetector:
     def __init__(self, builtins: Builtins, settings: StringSettings) -> None:
         self.builtins = builtins
         self.s = settings
         self.for_ns = int(settings.for_s * S)
-        # device -> (its readings' field count, strings in use, strings not (yet) in use),
-        # each string as (number, field): found once, not per reading
-        self._strings: dict[str, tuple[int, list[tuple[int, str]], list[tuple[int, str]]]] = {}
+        self._strings: dict[str, _Strings] = {}
         self._since: dict[str, dict[int, int]] = {}  # device -> string -> below since
 
-    def _split(self, r: Reading) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    def _split(self, r: Reading) -> _Strings:
         known = self._strings.get(r.device)
-        if known is not None and known[0] == len(r.fields):
-            return known[1], known[2]
-        used = {n for n, _ in known[1]} if known else set()
+        if known is not None and known.count == len(r.fields):
+            return known
+        used = {n for n, _ in known.in_use} if known else set()
         found = sorted((int(m.group(1)), f) for f in r.fields
                        if (m := _STRING_FIELD.match(f)) is not None)
-        split = ([x for x in found if x[0] in used], [x for x in found if x[0] not in used])
-        self._strings[r.device] = (len(r.fields), *split)
-        return split
+        known = self._strings[r.device] = _Strings(
+            len(r.fields), [x for x in found if x[0] in used],
+            [x for x in found if x[0] not in used])
+        return known
+
+    def _nothing_to_do(self, strings: _Strings, fields: Mapping[str, float | None]) -> bool:
+        """The common case, for a reading without qualities of a device with nothing pending
+        or open, in plain floats: no unused string carries current now, and the weakest
+        string keeps up with the others (as ``check`` judges it). None, NaN or a missing
+        field: False, and ``check`` judges as ever."""
+        lo = self.s.min_current_a
+        try:  # None among them makes a comparison raise TypeError
+            idle, live = strings.idle(fields), strings.live(fields)
+            # max() is NaN only when the first is (NaN never wins a comparison); else it is
+            # the highest number, and below lo no string starts to carry
+            if idle and not max(idle) < lo:
+                return False
+            if len(live) < 2:
+                return None not in live
+            values = sorted(live)
+            k = (len(values) - 1) // 2  # median_without(values, 0), inlined
+            weakest = (values[k] + values[k + 1]) / 2 if len(values) % 2 else values[k + 1]
+            total = sum(values)
+        except (KeyError, TypeError):
+            return False
+        return weakest >= lo and values[0] >= self.s.clear_ratio * weakest and \
+            total == total  # no NaN: a float sort orders as check's tuples do
 
     def check(self, r: Reading, lc: Lifecycle) -> None:
-        in_use, unused = self._split(r)
         fields, quality, lo = r.fields, r.quality, self.s.min_current_a
-        for x in list(unused):  # a string is in use once it has carried current
-            v = fields.get(x[1])
-            if v is not None and v >= lo and (not quality or x[1] not in quality):
-                unused.remove(x)
-                in_use.append(x)
-                in_use.sort()
+        strings = self._strings.get(r.device)
+        if strings is None or strings.count != len(fields):
+            strings = self._split(r)
+        if not quality and r.device not in lc.by_device and not self._since.get(r.device) and \
+                self._nothing_to_do(strings, fields):
+            return
+        for _, f in strings.unused:  # a string is in use once it has carried current
+            v = fields.get(f)
+            if v is not None and v >= lo and (not quality or f not in quality):
+                for x in list(strings.unused):  # this one, and any other that carries now
+                    v = fields.get(x[1])
+                    if v is not None and v >= lo and (not quality or x[1] not in quality):
+                        strings.use(x)
+                break
+        in_use = strings.in_use
         if len(in_use) < 2:
             return
         if quality:
@@ -114,8 +182,8 @@ class StringDetector:
             return
         live.sort()
         ordered = [v for v, _ in live]
-        # the common case: the weakest string keeps up with the others, nothing is pending
-        # and nothing is open; then no string needs judging one by one
+        # the weakest string keeps up with the others, nothing is pending and nothing is
+        # open: then no string needs judging one by one
         weakest = median_without(ordered, 0)
         if weakest >= lo and ordered[0] >= self.s.clear_ratio * weakest and \
                 not lc.has_open(r.device) and not self._since.get(r.device):
@@ -156,7 +224,9 @@ class PeerYieldDetector:
 
     def observe(self, r: Reading) -> None:
         if r.kind == "inverter":
-            e = r.good("e_total_kwh")
+            q = r.quality  # r.good("e_total_kwh"), inlined: this runs per reading
+            e = r.fields.get("e_total_kwh") if not q or q.get("e_total_kwh", GOOD) is GOOD \
+                else None
             if e is not None:
                 self._last[r.device] = (r.ts_ns, e)
 

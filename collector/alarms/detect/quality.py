@@ -35,6 +35,8 @@ class CounterDetector:
         self.event_of = event_of
 
     def check(self, r: Reading, lc: Lifecycle) -> None:
+        if not r.quality and r.device not in lc.by_device:
+            return  # every counter good, and no alarm to clear: most readings
         for f in r.counters:
             q = r.quality.get(f) if r.quality else None
             if q is Quality.INVALID:
@@ -64,7 +66,8 @@ class StuckDetector:
         self.for_ns = int(settings.for_s * S)
         self.min_deg = settings.min_elevation_deg
         self.sun = sun
-        self._held: dict[tuple[str, str], tuple[float, int, int]] = {}  # value, since, count
+        # device -> field -> (value, since, count): per device, so no key is built per reading
+        self._held: dict[str, dict[str, tuple[float, int, int]]] = {}
         self._limit_w: dict[str, float] = {}
         for d in fleet.devices.values():
             plant = fleet.plants[d.plant]
@@ -77,22 +80,26 @@ class StuckDetector:
 
     def check(self, r: Reading, lc: Lifecycle) -> None:
         fields, quality = r.fields, r.quality
+        mine = None
         for f in self.fields:
             v = fields.get(f)
             if v is None or (quality and f in quality):
                 continue
-            key = (r.device, f)
-            held = self._held.get(key)
+            if mine is None:
+                mine = self._held.get(r.device)
+                if mine is None:
+                    mine = self._held[r.device] = {}
+            held = mine.get(f)
             if held is None or held[0] != v:
-                self._held[key] = (v, r.ts_ns, 1)
-                if held is not None and lc.has_open(r.device):
+                mine[f] = (v, r.ts_ns, 1)
+                if held is not None and r.device in lc.by_device:
                     d = self.builtins.stuck(f)
                     if lc.needs(r.device, d.id, False):
                         lc.signal(Signal(r.plant, r.device, d, False, r.ts_ns, r.village, v))
                 continue
             el = self.sun.elevation.get(r.plant)
             value, since, count = held
-            self._held[key] = (value, since, count + 1)
+            mine[f] = (value, since, count + 1)
             if el is None or el < self.min_deg or self._at_limit(r.device, f, v):
                 continue  # dark, or clipping: no judgement
             d = self.builtins.stuck(f)
