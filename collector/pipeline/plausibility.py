@@ -73,6 +73,8 @@ class PlausibilityStage:
     def __init__(self, ratings: Mapping[str, Rating], bounds: FieldBounds | None = None) -> None:
         self.ratings = ratings
         self.bounds = bounds or field_bounds()
+        self._rules: dict[str, FieldRule | None] = {}  # field name -> its rule
+        self._resolved: dict[tuple[str, Rating], Bound] = {}  # (field, rating) -> its bound
         self._device: dict[str, dict[str, Bound | None]] = {}
         self.rejected: dict[str, int] = {}  # device -> values stored as invalid
         self._logged: dict[str, set[str]] = {}  # device -> fields warned about, until good
@@ -153,12 +155,23 @@ class PlausibilityStage:
         return bad
 
     def _resolve(self, device: str, name: str) -> Bound | None:
-        rule = self.bounds.rule(name)
+        # Once per (device, field), but a fleet has few field names and few distinct ratings:
+        # both lookups are cached, or 20,000 devices' first polls would match ~50 patterns
+        # for each of a million (device, field) pairs and stall the collector for a minute.
+        if name in self._rules:
+            rule = self._rules[name]
+        else:
+            rule = self._rules[name] = self.bounds.rule(name)
+            if rule is None:
+                log.warning("field %s (first of device %s) has no bounds in "
+                            "config/fields/bounds.yaml; not checked", name, device)
         if rule is None:
-            log.warning("%s: field %s has no bounds in config/fields/bounds.yaml; not checked",
-                        device, name)
             return None
-        return resolve(rule, self.ratings[device], self.bounds)
+        key = (name, self.ratings[device])
+        bound = self._resolved.get(key)
+        if bound is None:
+            bound = self._resolved[key] = resolve(rule, key[1], self.bounds)
+        return bound
 
     def _invalidate(self, r: Reading, bad: list[tuple[str, float, Bound]]) -> Reading:
         fields = dict(r.fields)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from collector.reading import Quality, Reading
-from influx.lineprotocol import encode, reading_to_line
+from influx.lineprotocol import _general_line, encode, reading_to_line
 from localsite.servers import InfluxServer
 
 TS = 1_592_712_000_123_456_789
@@ -73,3 +76,14 @@ def test_influxdb_stores_what_we_encode(influxdb: InfluxServer, influx_db: str) 
                               influx_db)
     assert series["values"] == [
         [TS + i * 10**9, float(i), 1e6 + i, "running", "inv,1", "p 1"] for i in range(3)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.floats(allow_nan=False, allow_infinity=False),
+                          st.integers(-(2**53), 2**53)), min_size=1, max_size=8))
+def test_cached_float_texts_write_what_repr_writes(values: list[float]) -> None:
+    # the fast path keeps float texts by value; 0.0 and -0.0 (equal keys) and ints must still
+    # come out as repr(float(v)), whichever was written first
+    for first in (values, [-v for v in values], [0.0, -0.0, *values]):
+        r = reading(fields={f"f{i}": v for i, v in enumerate(first)})
+        assert reading_to_line(r) == _general_line(r, 1)
