@@ -16,6 +16,7 @@ import logging
 import math
 import socket
 import ssl
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from collector.errors import BrokerAuthError, BrokerError
+from collector.metrics import Metrics
 from config.mqtt import MqttSettings, MqttTls
 
 # CONNACK reason codes that mean "who you are was refused" (v5, and v3.1.1's 4 and 5)
@@ -176,3 +178,43 @@ async def connect(settings: MqttSettings, role: str, *, persistent: bool = False
             yield Broker(client, where)
     except aiomqtt.MqttError as e:
         raise _mapped(e, where) from None
+
+
+class LinkHealth:
+    """Up/down bookkeeping of one broker link (the sink's or the source's), shared so both
+    count and log a broker outage alike: counters and the ``/healthz`` problem at once, a
+    log line when the link goes down, then at most one a minute while it stays down (a
+    refused password every time: it needs the operator)."""
+
+    LOG_EVERY_S = 60.0
+
+    def __init__(self, metrics: Metrics, problem: str, up_gauge: str) -> None:
+        self.metrics, self.problem, self.up_gauge = metrics, problem, up_gauge
+        self.down_since: float | None = None
+        self._logged = 0.0
+
+    def up(self) -> float | None:
+        """The link is up; returns how long it was down, or None if it was not."""
+        self.metrics.set_gauge(self.up_gauge, 1)
+        self.metrics.set_problem(self.problem, None)
+        down = None if self.down_since is None else time.monotonic() - self.down_since
+        self.down_since = None
+        return down
+
+    def failed(self, e: BrokerError) -> tuple[int, float | None] | None:
+        """Count a failed connection. When a log line is due: (its level, seconds down so far,
+        None for the failure that took the link down); None when no line is due."""
+        self.metrics.inc("mqtt_connect_failures")
+        loud = isinstance(e, BrokerAuthError)
+        if loud:
+            self.metrics.inc("mqtt_auth_failures")
+        self.metrics.set_problem(self.problem, str(e))
+        now = time.monotonic()
+        level = logging.ERROR if loud else logging.WARNING
+        if self.down_since is None:
+            self.down_since = self._logged = now
+            return level, None
+        if loud or now - self._logged >= self.LOG_EVERY_S:
+            self._logged = now
+            return level, now - self.down_since
+        return None

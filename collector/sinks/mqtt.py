@@ -24,9 +24,9 @@ import logging
 import time
 from collections.abc import Iterable
 
-from collector.errors import BrokerAuthError, BrokerError, SinkError, SpoolError
+from collector.errors import BrokerError, SinkError, SpoolError
 from collector.metrics import Metrics
-from collector.mqtt_connection import Broker, LastWill, connect
+from collector.mqtt_connection import Broker, LastWill, LinkHealth, connect
 from collector.reading import Reading
 from collector.sinks.influx import Backoff
 from collector.sinks.mqtt_payload import (
@@ -42,7 +42,6 @@ from config.mqtt import MqttPublish, MqttSettings
 
 log = logging.getLogger(__name__)
 
-DOWN_LOG_EVERY_S = 60.0
 MAX_PENDING = 100_000  # lines in memory, only while the spool cannot be written
 
 
@@ -81,8 +80,7 @@ class MqttSink:
         self._rec: Record | None = None  # the record being published
         self._sent = 0  # messages of _rec the broker has acknowledged
         self._broker: Broker | None = None
-        self._down_since: float | None = None
-        self._down_logged = 0.0
+        self._health = LinkHealth(self.metrics, "mqtt_publish", "mqtt_publish_up")
         self.state = "new"
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -256,29 +254,22 @@ class MqttSink:
 
     # ---- state -----------------------------------------------------------------------------
     def _connected(self) -> None:
-        self.metrics.set_gauge("mqtt_publish_up", 1)
-        self.metrics.set_problem("mqtt_publish", None)
-        if self._down_since is not None:
+        down = self._health.up()
+        if down is not None:
             log.warning("MQTT broker reachable again after %.0f s; publishing %d spooled bytes",
-                        time.monotonic() - self._down_since, self._spool.backlog_bytes)
-        self._down_since = None
+                        down, self._spool.backlog_bytes)
 
     def _failed(self, e: BrokerError) -> None:
-        self.metrics.inc("mqtt_connect_failures")
-        loud = isinstance(e, BrokerAuthError)
-        if loud:
-            self.metrics.inc("mqtt_auth_failures")
-        self.metrics.set_problem("mqtt_publish", str(e))
-        now = time.monotonic()
-        level = logging.ERROR if loud else logging.WARNING
-        if self._down_since is None:
-            self._down_since = self._down_logged = now
+        due = self._health.failed(e)
+        if due is None:
+            return
+        level, down = due
+        if down is None:
             log.log(level, "MQTT publishing failed, spooling to %s and retrying: %s",
                     self.pub.spool_dir, e)
-        elif loud or now - self._down_logged >= DOWN_LOG_EVERY_S:
-            self._down_logged = now
+        else:
             log.log(level, "MQTT publishing still failing after %.0f s (%d bytes spooled): %s",
-                    now - self._down_since, self._spool.backlog_bytes, e)
+                    down, self._spool.backlog_bytes, e)
 
     def _on_drop(self, points: int, nbytes: int) -> None:
         self.metrics.inc("mqtt_dropped", points)

@@ -26,14 +26,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Protocol
 
-from collector.errors import BadInput, BrokerAuthError, BrokerError
+from collector.errors import BadInput, BrokerError
 from collector.metrics import Metrics
-from collector.mqtt_connection import Broker, connect
+from collector.mqtt_connection import Broker, LinkHealth, connect
 from collector.reading import Reading
 from collector.sinks.influx import Backoff
 from collector.sources.base import Emit
@@ -53,7 +52,6 @@ MAX_BATCH = 1000  # messages decoded and emitted together
 ACK_EVERY_S = 0.05  # acknowledgements go out this often: one spool record per tick, not per batch
 SEEN_PER_DEVICE = 256  # timestamps remembered per device, for duplicates
 FLUSH_EVERY_S = 0.2  # real seconds between looks for per-topic windows gone quiet
-DOWN_LOG_EVERY_S = 60.0
 
 
 async def _unless_ended(step: Coroutine[Any, Any, None], task: asyncio.Future[None]) -> None:
@@ -123,8 +121,7 @@ class MqttSource:
         self._route_cache: dict[str, Decoder | None] = {}
         self._seen: dict[str, OrderedDict[int, None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self._down_since: float | None = None
-        self._down_logged = 0.0
+        self._health = LinkHealth(self.metrics, "mqtt_subscribe", "mqtt_subscribe_up")
         self._topic = ""  # the message being decoded, for report()
         self.connected = asyncio.Event()
 
@@ -293,27 +290,18 @@ class MqttSource:
     # ---- state -----------------------------------------------------------------------------
     def _up(self) -> None:
         self.connected.set()
-        self.metrics.set_gauge("mqtt_subscribe_up", 1)
-        self.metrics.set_problem("mqtt_subscribe", None)
-        if self._down_since is not None:
-            log.warning("MQTT source connected again after %.0f s",
-                        time.monotonic() - self._down_since)
+        down = self._health.up()
+        if down is not None:
+            log.warning("MQTT source connected again after %.0f s", down)
         else:
             log.info("MQTT source connected and subscribed")
-        self._down_since = None
 
     def _failed(self, e: BrokerError) -> None:
-        self.metrics.inc("mqtt_connect_failures")
-        loud = isinstance(e, BrokerAuthError)
-        if loud:
-            self.metrics.inc("mqtt_auth_failures")
-        self.metrics.set_problem("mqtt_subscribe", str(e))
-        now = time.monotonic()
-        level = logging.ERROR if loud else logging.WARNING
-        if self._down_since is None:
-            self._down_since = self._down_logged = now
+        due = self._health.failed(e)
+        if due is None:
+            return
+        level, down = due
+        if down is None:
             log.log(level, "MQTT source cannot receive, retrying: %s", e)
-        elif loud or now - self._down_logged >= DOWN_LOG_EVERY_S:
-            self._down_logged = now
-            log.log(level, "MQTT source still cannot receive after %.0f s: %s",
-                    now - self._down_since, e)
+        else:
+            log.log(level, "MQTT source still cannot receive after %.0f s: %s", down, e)
