@@ -59,13 +59,16 @@ class FieldBounds(BaseModel):
     margin: float = Field(1.5, ge=1, description="over rated power, for currents")
     fields: list[FieldRule] = Field(min_length=1)
     _re: list[tuple[re.Pattern[str], FieldRule]] = PrivateAttr(default_factory=list)
+    _by_name: dict[str, FieldRule | None] = PrivateAttr(default_factory=dict)
 
     def rule(self, name: str) -> FieldRule | None:
-        """The first rule whose pattern matches the whole field name."""
-        for compiled, rule in self._compiled():
-            if compiled.fullmatch(name):
-                return rule
-        return None
+        """The first rule whose pattern matches the whole field name (remembered per name: a
+        fleet has few field names, and every new device asks for each of them)."""
+        known = self._by_name
+        if name not in known:
+            known[name] = next((rule for compiled, rule in self._compiled()
+                                if compiled.fullmatch(name)), None)
+        return known[name]
 
     def _compiled(self) -> list[tuple[re.Pattern[str], FieldRule]]:
         if not self._re:

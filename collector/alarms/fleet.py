@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from collector.pipeline.counters import device_ratings
+from collector.pipeline.counters import Rating, device_ratings
 from config.profiles import ProfileRegistry
 from config.schema import Config
 
@@ -44,8 +45,12 @@ class FleetInfo:
     night_elevation_deg: float
 
 
-def fleet_info(config: Config, registry: ProfileRegistry) -> FleetInfo:
-    ratings = device_ratings(config, registry)
+def fleet_info(config: Config, registry: ProfileRegistry,
+               ratings: Mapping[str, Rating] | None = None) -> FleetInfo:
+    """``ratings``: the devices' ratings when the caller has them already (the collector's
+    counter guard does); computed from ``config`` otherwise."""
+    if ratings is None:
+        ratings = device_ratings(config, registry)
     timeouts = {gw.id: gw.timeout_s for _, gw in config.gateways()}
     cs = config.collector
     plants: dict[str, PlantInfo] = {}

@@ -70,7 +70,8 @@ class AlarmStage:
                  catalog: AlarmCatalog | None = None) -> None:
         self.config = config
         s = self.settings = config.alarms
-        self.fleet = fleet_info(config, registry)
+        self.fleet = fleet_info(config, registry,
+                                None if counters is None else counters.ratings)
         b = self.builtins = Builtins(s, catalog or load_alarm_catalog())
         self.sun = SunTracker(self.fleet.plants, self.fleet.night_elevation_deg)
         self.unit_ns = PRECISION_DIVISOR[config.influxdb.precision]

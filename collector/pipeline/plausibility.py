@@ -73,7 +73,7 @@ class PlausibilityStage:
     def __init__(self, ratings: Mapping[str, Rating], bounds: FieldBounds | None = None) -> None:
         self.ratings = ratings
         self.bounds = bounds or field_bounds()
-        self._rules: dict[str, FieldRule | None] = {}  # field name -> its rule
+        self._unbounded: set[str] = set()  # fields without bounds, warned about
         self._resolved: dict[tuple[str, Rating], Bound] = {}  # (field, rating) -> its bound
         self._device: dict[str, dict[str, Bound | None]] = {}
         self.rejected: dict[str, int] = {}  # device -> values stored as invalid
@@ -155,18 +155,15 @@ class PlausibilityStage:
         return bad
 
     def _resolve(self, device: str, name: str) -> Bound | None:
-        # Once per (device, field), but a fleet has few field names and few distinct ratings:
-        # both lookups are cached, or 20,000 devices' first polls would match ~50 patterns
-        # for each of a million (device, field) pairs and stall the collector for a minute.
-        if name in self._rules:
-            rule = self._rules[name]
-        else:
-            rule = self._rules[name] = self.bounds.rule(name)
-            if rule is None:
+        rule = self.bounds.rule(name)
+        if rule is None:
+            if name not in self._unbounded:  # once per field, not once per device
+                self._unbounded.add(name)
                 log.warning("field %s (first of device %s) has no bounds in "
                             "config/fields/bounds.yaml; not checked", name, device)
-        if rule is None:
             return None
+        # once per (device, field), but a fleet has few distinct ratings: 20,000 devices'
+        # first polls must not build a million bounds
         key = (name, self.ratings[device])
         bound = self._resolved.get(key)
         if bound is None:

@@ -36,7 +36,11 @@ def decode_raw(type_: str, words: list[int] | tuple[int, ...], word_order: str =
         return data.split(b"\x00", 1)[0].decode("utf-8", errors="replace").strip()
     if type_ == "float32":
         return struct.unpack(">f", words_to_int(words, word_order).to_bytes(4, "big"))[0]
-    value = words_to_int(words, word_order)
+    return _signed(type_, words_to_int(words, word_order))
+
+
+def _signed(type_: str, value: int) -> int:
+    """An unsigned register value as its type reads it (two's complement for signed types)."""
     bits = SIGNED.get(type_)
     if bits and value >= 1 << (bits - 1):
         value -= 1 << bits
@@ -60,3 +64,15 @@ def is_sentinel(family: str, type_: str, raw: int | float | str,
     if isinstance(override, int):
         return raw & mask == override & mask
     return raw & mask in sentinel_table().patterns(family, type_)
+
+
+def sentinel_raws(family: str, type_: str, override: int | str | None = None) -> frozenset[int]:
+    """The integer raw values (as ``decode_raw`` returns them) that ``is_sentinel`` calls "not
+    implemented", for decoders that compare raw values directly. A float32's NaN is not in
+    it: NaN never equals anything, the caller tests it itself."""
+    if override == "none" or type_ in ("float32", "string"):
+        return frozenset()
+    patterns = (override,) if isinstance(override, int) else \
+        sentinel_table().patterns(family, type_)
+    mask = _MASK[type_]
+    return frozenset(_signed(type_, pattern & mask) for pattern in patterns)

@@ -29,12 +29,10 @@ from decimal import Decimal
 from types import MappingProxyType
 
 from collector.reading import EMPTY, Quality
-from collector.sources.modbus.codec import SIGNED
+from collector.sources.modbus.codec import sentinel_raws
 from collector.sources.modbus.decode_values import TEN, ValuePoint, compile_values
 from collector.sources.modbus.plan import Read, locate, plan_reads
-from config.profile_points import TYPE_WORDS
 from config.profiles import Point, Profile
-from config.sentinels import sentinel_table
 
 INF = float("inf")
 _NO_RATIOS: list[float | None] = []
@@ -77,25 +75,9 @@ def _mantissa_exponent(scale: float, factor: float) -> tuple[int | float, int]:
 
 
 def _sentinels(profile: Profile, p: Point) -> frozenset[int]:
-    """The raw values, as ``struct`` unpacks them, that mean "not implemented" for a point.
-
-    The table holds register bit patterns (0x8000 for an int16); a signed type unpacks that
-    pattern as a negative number, so the pattern is turned into what the decoder will see.
-    A float32's NaN is handled by the compiled decoder itself.
-    """
-    if p.sentinel == "none" or p.type == "float32":
-        return frozenset()
-    patterns = ((p.sentinel,) if isinstance(p.sentinel, int)
-                else sentinel_table().patterns(profile.sentinels, p.type))
-    bits = SIGNED.get(p.type)
-    words = TYPE_WORDS[p.type]
-    out = set()
-    for pattern in patterns:
-        value = pattern & ((1 << (16 * words)) - 1)
-        if bits and value >= 1 << (bits - 1):
-            value -= 1 << bits
-        out.add(value)
-    return frozenset(out)
+    """The raw values, as ``struct`` unpacks them, that mean "not implemented" for a point
+    (the table's bit patterns, 0x8000 for an int16, as the signed values they unpack to)."""
+    return sentinel_raws(profile.sentinels, p.type, p.sentinel)
 
 
 class DeviceDecoder:
