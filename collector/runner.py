@@ -11,9 +11,11 @@ stage or sink is built from the config here, and nowhere else.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Sequence
 
 from collector.alarms.stage import AlarmStage
+from collector.batching import PollBatcher
 from collector.metrics import Metrics
 from collector.pipeline.counters import CounterStage, Rating, device_ratings
 from collector.pipeline.plausibility import PlausibilityStage
@@ -37,14 +39,28 @@ log = logging.getLogger(__name__)
 
 def build_sources(config: Config, registry: ProfileRegistry, clock: Clock, emit: Emit,
                   on_poll: PollHook | None = None, metrics: Metrics | None = None,
-                  flush: Callable[[], None] | None = None) -> list[Source]:
-    sources: list[Source] = [ModbusSource(config, registry, clock, emit, on_poll)]
+                  flush: Callable[[], None] | None = None,
+                  polled: Emit | None = None) -> list[Source]:
+    """``polled``: what the polled sources emit to (a PollBatcher), ``emit`` when None; the
+    MQTT source always emits directly, as it acknowledges a message once it is on disk."""
+    polled = polled or emit
+    sources: list[Source] = [ModbusSource(config, registry, clock, polled, on_poll)]
     if has_dlt645(config):
-        sources.append(Dlt645Source(config, clock, emit, on_poll))
+        sources.append(Dlt645Source(config, clock, polled, on_poll))
     if config.mqtt.subscriptions:  # readings pushed by edges and loggers
         sources.append(MqttSource(config, registry, clock, emit, on_poll, metrics,
                                   flush=flush))
     return sources
+
+
+def batch_window_s(config: Config, clock: Clock) -> float:
+    """The configured window, in real seconds, at most a tenth of the shortest poll interval
+    (a simulated clock runs fast: at 1,440x, 50 ms would be more than a simulated minute)."""
+    intervals = [d.poll_interval_s for _, d in config.devices()]
+    intervals += [m.poll_interval_s for p in config.plants() for g in p.dlt645_gateways
+                  for m in g.meters]
+    shortest = clock.real_seconds(min(intervals)) if intervals else math.inf
+    return min(config.collector.batch_window_s, shortest / 10)
 
 
 def build_stages(config: Config, registry: ProfileRegistry,
@@ -98,8 +114,9 @@ class Collector:
         # ratings from the whole fleet: an inverter's share of its plant counts every inverter
         self.pipeline = Pipeline(build_stages(own, registry, device_ratings(config, registry)),
                                  sinks)
+        self.batcher = PollBatcher(self.pipeline.put, batch_window_s(own, self.clock))
         self.sources = build_sources(own, registry, self.clock, self.pipeline.put, on_poll,
-                                     metrics, self.pipeline.flush)
+                                     metrics, self.pipeline.flush, self.batcher)
         self._started: list[Sink] = []
         self._running: list[RunningStage] = []
         if metrics is not None:
@@ -151,6 +168,11 @@ class Collector:
             except Exception as e:
                 log.error("stopping source %s failed: %r", source.name, e)
                 first = first or e
+        try:  # what the pollers read last goes through before the stages and sinks stop
+            await self.batcher.close()
+        except Exception as e:
+            log.error("putting the last polled readings through failed: %r", e)
+            first = first or e
         while self._running:  # their last readings still find the sinks open
             stage = self._running.pop()
             try:

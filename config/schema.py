@@ -266,6 +266,12 @@ class CollectorSettings(Strict):
     night_poll_factor: int = Field(
         10, ge=1, le=1000, description="an asleep inverter is polled every this many intervals",
     )
+    batch_window_s: float = Field(
+        0.05, ge=0, le=1,
+        description="polled readings are gathered this long, then put through the stages and "
+                    "sinks together (at most a tenth of the shortest poll interval); 0: one "
+                    "by one",
+    )
     shard: str | None = Field(
         None, pattern=r"^[1-9][0-9]*/[1-9][0-9]*$",
         description="i/n: carry only shard i of n (plants split by a stable hash of their "

@@ -1,0 +1,116 @@
+"""Polled readings reach the pipeline in batches; what each poller sees stays as it was."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+
+from collector.batching import PollBatcher
+from collector.reading import Reading
+from collector.runner import batch_window_s
+from config.schema import Config
+from timebase.clock import Clock
+
+
+def reading(device: str) -> Reading:
+    return Reading("inverter", "p1", device, 1_600_000_000 * 10**9, {"p_ac_w": 1.0})
+
+
+class Recorder:
+    """A pipeline's put: records each call; refuses readings of devices named 'bad-*'."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    async def __call__(self, readings: Sequence[Reading]) -> None:
+        self.calls.append([r.device for r in readings])
+        if any(r.device.startswith("bad") for r in readings):
+            raise RuntimeError("a stage failed")
+
+    @property
+    def kept(self) -> list[str]:
+        return [d for call in self.calls if not any(x.startswith("bad") for x in call)
+                for d in call]
+
+
+async def test_concurrent_polls_go_through_in_one_batch_and_each_returns_once_kept() -> None:
+    put = Recorder()
+    batcher = PollBatcher(put, window_s=0.05)
+    returned: list[str] = []
+
+    async def poll(device: str) -> None:
+        await batcher([reading(device)])
+        assert device in put.kept  # emit returns only once the sinks have it
+        returned.append(device)
+
+    await asyncio.gather(*(poll(f"inv-{i}") for i in range(20)))
+    assert put.calls == [[f"inv-{i}" for i in range(20)]]
+    assert sorted(returned) == sorted(f"inv-{i}" for i in range(20))
+    assert batcher.batches == 1
+
+
+async def test_a_full_batch_goes_at_once() -> None:
+    put = Recorder()
+    batcher = PollBatcher(put, window_s=10.0, max_readings=5)
+    await asyncio.wait_for(asyncio.gather(*(batcher([reading(f"inv-{i}")]) for i in range(5))),
+                           timeout=2.0)
+    assert put.calls == [[f"inv-{i}" for i in range(5)]]
+
+
+async def test_a_failing_reading_fails_its_own_poll_only() -> None:
+    put = Recorder()
+    batcher = PollBatcher(put, window_s=0.02)
+    results = await asyncio.gather(batcher([reading("inv-1")]), batcher([reading("bad-2")]),
+                                   batcher([reading("inv-3")]), return_exceptions=True)
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], RuntimeError)
+    # the batch failed, then each reading went on its own: the good ones are kept once
+    assert put.calls[0] == ["inv-1", "bad-2", "inv-3"]
+    assert put.calls[1:] == [["inv-1"], ["bad-2"], ["inv-3"]]
+    assert put.kept == ["inv-1", "inv-3"]
+
+
+async def test_a_cancelled_poller_still_has_its_reading_kept_and_close_flushes() -> None:
+    put = Recorder()
+    batcher = PollBatcher(put, window_s=5.0)
+    waiting = asyncio.create_task(batcher([reading("inv-1")]))
+    await asyncio.sleep(0.01)
+    waiting.cancel()  # a stop, while the poller waits for its batch
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert put.calls == []
+    await batcher.close()  # the collector's stop: gathered readings go through now
+    assert put.calls == [["inv-1"]]
+    await batcher([reading("inv-2")])  # after close: straight through
+    assert put.calls == [["inv-1"], ["inv-2"]]
+
+
+async def test_window_zero_puts_each_call_directly() -> None:
+    put = Recorder()
+    batcher = PollBatcher(put, window_s=0.0)
+    await batcher([reading("inv-1")])
+    await batcher([reading("inv-2")])
+    assert put.calls == [["inv-1"], ["inv-2"]]
+
+
+def _config(interval_s: float, window_s: float = 0.05) -> Config:
+    return Config.model_validate({
+        "collector": {"batch_window_s": window_s},
+        "counties": [{"id": "c", "plants": [{
+            "id": "p1", "capacity_kwp_dc": 120, "capacity_kw_ac": 100, "latitude": 36.27,
+            "longitude": 100.62, "devices": [
+            {"id": "inv-1", "profile": "huawei-sun2000", "host": "127.0.0.1", "port": 1502,
+             "poll_interval_s": interval_s}]}]}],
+    })
+
+
+def test_the_window_is_a_tenth_of_the_shortest_interval_in_real_seconds() -> None:
+    real = Clock.real()
+    assert batch_window_s(_config(60.0), real) == 0.05  # as configured
+    assert batch_window_s(_config(0.2), real) == pytest.approx(0.02)
+    assert batch_window_s(_config(60.0, 0.0), real) == 0.0
+    # at 1,440x a 60 s interval is 41.7 real ms: the window shrinks with it
+    fast = Clock.starting(None, speed=1440.0)
+    assert batch_window_s(_config(60.0), fast) == pytest.approx(60.0 / 1440 / 10)
