@@ -263,7 +263,7 @@ async def run_loops(cfg: Config, window: Window, make: Callable[[str, int], Awai
 # -- the collector ------------------------------------------------------------------------
 async def run_collector(path: Path, warmup_s: float, duration_s: float,
                         start_only: bool = False) -> dict[str, Any]:
-    from collector.gcpolicy import freeze_startup_heap
+    from collector.gcpolicy import freeze_settled_heap, freeze_startup_heap
     from collector.metrics import Metrics
     from collector.runner import Collector, build_sinks
 
@@ -288,19 +288,21 @@ async def run_collector(path: Path, warmup_s: float, duration_s: float,
         states[p.device.id] = p.state
         p.note_late = _recording(p.note_late, due, p.device.id)  # type: ignore[method-assign]
     await collector.start()
-    freeze_startup_heap()  # as pvrelief collect does
+    freeze_startup_heap()  # as pvrelief collect does, and again once every device was polled
     startup = time.perf_counter() - t
     out: dict[str, Any] = {"startup_s": round(startup, 3), "config_load_s": round(loaded, 3),
                            "devices": len(states)}
     if start_only:
         await collector.stop()
         return out
+    settle = asyncio.create_task(freeze_settled_heap(collector.settle_after_s))
     written: dict[str, float] = {}
 
     def mark(at: str) -> None:
         written[at] = metrics.counters["readings_written"]
 
     await window.run(mark)
+    settle.cancel()
     await collector.stop()
     out.update(window.result(offsets(cfg)))
     out["readings_written_per_s"] = round((written["end"] - written["start"]) / duration_s)

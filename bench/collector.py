@@ -98,8 +98,9 @@ def fleet_row(tmp: Path, influx_url: str, n: int, interval_s: float,
                            "polls_per_s_scheduled": n / interval_s, "runs": []}
     try:
         for mode in os.environ.get("BENCH_CLIENTS", ",".join(ORDER)).split(","):
-            # warm-up: the client's start-up, then one whole interval of polls
-            run = run_client(mode, config, interval_s + 2.0, duration_s)
+            # warm-up: the client's start-up, then two whole intervals of polls: every device
+            # polled and its lasting state built (the collector freezes its heap then)
+            run = run_client(mode, config, 2 * interval_s + 2.0, duration_s)
             # the machine is shared: how loaded it was, over the last minute, as this run ended
             run["load_average_1min"] = round(os.getloadavg()[0], 2)
             row["runs"].append({"client": mode, **run})

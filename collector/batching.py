@@ -30,11 +30,13 @@ MAX_BATCH = 1000  # readings: a batch this large goes at once, whatever its wind
 
 
 class _Batch:
-    __slots__ = ("done", "readings")
+    __slots__ = ("readings", "waiters")
 
-    def __init__(self, done: asyncio.Future[dict[int, Exception]]) -> None:
+    def __init__(self) -> None:
         self.readings: list[Reading] = []
-        self.done = done  # its readings' failures by index; empty when every one was kept
+        # one future per emitter, told its readings' failures by index (empty: every one was
+        # kept); one each, not one shared: a cancelled emitter cancels only its own
+        self.waiters: list[asyncio.Future[dict[int, Exception]]] = []
 
 
 class PollBatcher:
@@ -55,17 +57,18 @@ class PollBatcher:
             await self._put(readings)
             return
         batch = self._batch
+        loop = asyncio.get_running_loop()
         if batch is None:
-            loop = asyncio.get_running_loop()
-            batch = self._batch = _Batch(loop.create_future())
+            batch = self._batch = _Batch()
             self._timer = loop.call_later(self.window_s, self._send)
         start = len(batch.readings)
         batch.readings += readings
         end = len(batch.readings)
+        done = loop.create_future()
+        batch.waiters.append(done)
         if end >= self.max_readings:
             self._send()
-        # shielded: a poller cancelled while it waits (a stop) leaves its batch to finish
-        failed = await asyncio.shield(batch.done)
+        failed = await done
         if failed:
             for i in range(start, end):
                 if i in failed:
@@ -95,8 +98,9 @@ class PollBatcher:
                 except Exception as e1:  # that poll fails, as it would have unbatched
                     failed[i] = e1
         finally:
-            if not batch.done.done():
-                batch.done.set_result(failed)
+            for done in batch.waiters:
+                if not done.done():  # a poller cancelled meanwhile (a stop) waits no more
+                    done.set_result(failed)
         self.batches += 1
 
     async def close(self) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 from collector.alarms.stage import AlarmStage
 from collector.batching import PollBatcher
+from collector.gcpolicy import settle_after_s
 from collector.metrics import Metrics
 from collector.pipeline.counters import CounterStage, Rating, device_ratings
 from collector.pipeline.plausibility import PlausibilityStage
@@ -53,12 +54,17 @@ def build_sources(config: Config, registry: ProfileRegistry, clock: Clock, emit:
     return sources
 
 
+def poll_intervals_s(config: Config) -> list[float]:
+    """Every polled device's interval (Modbus devices and DL/T 645 meters), in config time."""
+    return [*(d.poll_interval_s for _, d in config.devices()),
+            *(m.poll_interval_s for p in config.plants() for g in p.dlt645_gateways
+              for m in g.meters)]
+
+
 def batch_window_s(config: Config, clock: Clock) -> float:
     """The configured window, in real seconds, at most a tenth of the shortest poll interval
     (a simulated clock runs fast: at 1,440x, 50 ms would be more than a simulated minute)."""
-    intervals = [d.poll_interval_s for _, d in config.devices()]
-    intervals += [m.poll_interval_s for p in config.plants() for g in p.dlt645_gateways
-                  for m in g.meters]
+    intervals = poll_intervals_s(config)
     shortest = clock.real_seconds(min(intervals)) if intervals else math.inf
     return min(config.collector.batch_window_s, shortest / 10)
 
@@ -115,6 +121,9 @@ class Collector:
         self.pipeline = Pipeline(build_stages(own, registry, device_ratings(config, registry)),
                                  sinks)
         self.batcher = PollBatcher(self.pipeline.put, batch_window_s(own, self.clock))
+        # when every device has been polled once (pvrelief collect freezes the heap again)
+        self.settle_after_s = settle_after_s(
+            [self.clock.real_seconds(s) for s in poll_intervals_s(own)])
         self.sources = build_sources(own, registry, self.clock, self.pipeline.put, on_poll,
                                      metrics, self.pipeline.flush, self.batcher)
         self._started: list[Sink] = []

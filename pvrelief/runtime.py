@@ -12,7 +12,7 @@ import logging
 import signal
 from pathlib import Path
 
-from collector.gcpolicy import freeze_startup_heap
+from collector.gcpolicy import freeze_settled_heap, freeze_startup_heap
 from collector.metrics import Metrics, MetricsServer
 from collector.runner import Collector, build_sinks
 from config.schema import Config
@@ -54,7 +54,11 @@ async def run_collector(cfg: Config, clock: Clock, duration_s: float | None = No
             log.info("metrics on http://%s:%d/metrics", *metrics_addr)
         await collector.start()
         freeze_startup_heap()
-        await wait_for(stop, duration_s)
+        settle = asyncio.create_task(freeze_settled_heap(collector.settle_after_s))
+        try:
+            await wait_for(stop, duration_s)
+        finally:
+            settle.cancel()
     finally:
         try:
             await collector.stop()  # sources first, then the sinks write or spool what they hold

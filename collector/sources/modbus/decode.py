@@ -171,15 +171,30 @@ class DeviceDecoder:
                     pos = off + p.size
                     index[id(p)] = n
                     n += 1
+                if pos < r.count:  # to the read's end: its answer is exactly one format long
+                    fmt += f"{2 * (r.count - pos)}x"
                 structs.append(struct.Struct(fmt))
             swaps = tuple(sorted({(2 * off, p.size) for off, p in members
                                   if p.word_order == "little" and p.size > 1}))
             layouts.append(_Layout(tuple(structs), swaps, 2 * r.count))
         self._layouts = tuple(layouts)
+        self._simple = tuple(lay.structs[0] for lay in layouts) if all(
+            len(lay.structs) == 1 and not lay.swaps and lay.structs[0].size == lay.nbytes
+            for lay in layouts) else None
         return index
 
     def _unpack(self, blocks: Sequence[bytes | Sequence[int]]) -> tuple[int | float, ...]:
-        raws: tuple[int | float, ...] = ()
+        simple = self._simple
+        if simple is not None and len(blocks) == len(simple):
+            # the usual poll: answers as bytes, one format per read, no word to swap
+            try:
+                raws: tuple[int | float, ...] = ()
+                for st, block in zip(simple, blocks, strict=True):
+                    raws += st.unpack(block)  # struct.error: not the read's length
+                return raws
+            except (struct.error, TypeError):
+                pass  # the general path below says what is wrong
+        raws = ()
         for lay, block in zip(self._layouts, blocks, strict=True):
             buf = block if isinstance(block, bytes) else _words_to_bytes(block)
             if len(buf) != lay.nbytes:
