@@ -129,6 +129,7 @@ class Window:
             "gc_collections": self.gc_count,
             "cpu_per_poll_us": round(cpu / self.polls * 1e6, 1) if self.polls else None,
             "rss_mb": round(_rss_kb() / 1024, 1),
+            "window_wall": [round(self.t0, 3), round(self.t1, 3)],
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         }
 

@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench._cpu_share import CpuSampler
 from bench._fleet import fleet_data, server_shares, write_yaml
 from localsite.servers import InfluxServer
 
@@ -90,7 +91,7 @@ def run_client(mode: str, config: Path, warmup_s: float, duration_s: float) -> d
 
 
 def fleet_row(tmp: Path, influx_url: str, n: int, interval_s: float,
-              duration_s: float) -> dict[str, Any]:
+              duration_s: float, influxd_pid: int | None = None) -> dict[str, Any]:
     data = fleet_data(n, interval_s, influx_url=influx_url, spool_dir=str(tmp / f"spool-{n}"))
     config = write_yaml(tmp / f"fleet-{n}.yaml", data)
     servers = start_servers(tmp, data)
@@ -98,9 +99,15 @@ def fleet_row(tmp: Path, influx_url: str, n: int, interval_s: float,
                            "polls_per_s_scheduled": n / interval_s, "runs": []}
     try:
         for mode in os.environ.get("BENCH_CLIENTS", ",".join(ORDER)).split(","):
-            # warm-up: the client's start-up, then two whole intervals of polls: every device
-            # polled and its lasting state built (the collector freezes its heap then)
-            run = run_client(mode, config, 2 * interval_s + 2.0, duration_s)
+            # what influxd and the fleet's servers took beside the client, in cores
+            groups = {"fleet_servers": [p.pid for p in servers]}
+            if influxd_pid is not None:
+                groups["influxd"] = [influxd_pid]
+            with CpuSampler(groups) as beside:
+                # warm-up: the client's start-up, then two whole intervals of polls: every
+                # device polled and its lasting state built (the collector freezes its heap)
+                run = run_client(mode, config, 2 * interval_s + 2.0, duration_s)
+            run["beside_cores"] = beside.cores(*run["window_wall"])
             # the machine is shared: how loaded it was, over the last minute, as this run ended
             run["load_average_1min"] = round(os.getloadavg()[0], 2)
             row["runs"].append({"client": mode, **run})
@@ -131,6 +138,7 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "late_p50_ms": calm["late_p50_ms"],
         "late_p99_ms": calm["late_p99_ms"],
         "load_average_1min": calm["load_average_1min"],
+        "beside_cores": calm.get("beside_cores", {}),
         "worst_made_share": min(r["made_share"] for r in runs),
         "worst_late_p99_ms": max(r["late_p99_ms"] for r in runs),
         "rss_mb": max(r["rss_mb"] for r in runs),
@@ -187,7 +195,7 @@ def main() -> None:
         tmp = Path(name)
         with InfluxServer(tmp / "influx") as influx:
             for n, interval_s, duration_s in SIZES:
-                rows.append(fleet_row(tmp, influx.url, n, interval_s, duration_s))
+                rows.append(fleet_row(tmp, influx.url, n, interval_s, duration_s, influx.pid))
             for n in STARTUP_SIZES:
                 data = fleet_data(n, 10.0, one_plant=True, influx_url=influx.url,
                                   spool_dir=str(tmp / "spool-startup"))
