@@ -139,6 +139,9 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "late_p99_ms": calm["late_p99_ms"],
         "load_average_1min": calm["load_average_1min"],
         "beside_cores": calm.get("beside_cores", {}),
+        # what the client itself took over that run's window, in cores
+        "cores": round(calm["cpu_s"] / (calm["window_wall"][1] - calm["window_wall"][0]), 2)
+        if "window_wall" in calm else None,
         "worst_made_share": min(r["made_share"] for r in runs),
         "worst_late_p99_ms": max(r["late_p99_ms"] for r in runs),
         "rss_mb": max(r["rss_mb"] for r in runs),
