@@ -155,7 +155,8 @@ def render_sizing() -> str:
         f"{c['cpu_per_poll_us']:.0f} µs of CPU per poll (decode, plausibility, counter guard, "
         f"alarms and write included): one core of this machine carries about "
         f"{polls_per_core:,.0f} polls/s, "
-        f"so about {round(polls_per_core * 60, -3):,.0f} devices polled every minute (before the Modbus "
+        f"so about {round(polls_per_core * 60, -3):,.0f} devices polled every minute "
+        "(before the Modbus "
         "gateways or RS485 lines become the limit, which they usually do first).",
         f"- **Bytes per point:** {per_point['huawei-sun2000']:,.0f} bytes of line protocol "
         f"for a SUN2000 reading, {per_point['chint-dtsu666']:,.0f} for a DTSU666 meter "

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import gc
 
-from collector.gcpolicy import GC_YOUNG_THRESHOLD, freeze_settled_heap, freeze_startup_heap, \
-    settle_after_s
+from collector.gcpolicy import (
+    GC_YOUNG_THRESHOLD,
+    freeze_settled_heap,
+    freeze_startup_heap,
+    settle_after_s,
+)
 
 
 async def test_the_heap_is_frozen_at_start_and_again_once_settled() -> None:
