@@ -11,6 +11,9 @@ What a poller sees does not change: ``emit`` returns once its readings are throu
 and accepted by every sink, and raises if they were not, so a poll still counts only once its
 reading is kept, and a failure is still that device's failed poll. A batch that fails is put
 again reading by reading, so one reading's trouble costs only its own poll, not its batch's.
+A reading put twice that way is harmless where it went through before: the counter guard takes
+a reading equal to its reference as no change, and InfluxDB keeps one point per series and
+time.
 The window only delays when a reading reaches the stages, never when a device is polled: a
 poller waits for its batch after it has let go of the gateway's connection.
 """
