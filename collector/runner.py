@@ -61,12 +61,10 @@ def poll_intervals_s(config: Config) -> list[float]:
               for m in g.meters)]
 
 
-def batch_window_s(config: Config, clock: Clock) -> float:
-    """The configured window, in real seconds, at most a tenth of the shortest poll interval
+def batch_window_s(configured_s: float, intervals_real_s: list[float]) -> float:
+    """The configured window, at most a tenth of the shortest poll interval in real seconds
     (a simulated clock runs fast: at 1,440x, 50 ms would be more than a simulated minute)."""
-    intervals = poll_intervals_s(config)
-    shortest = clock.real_seconds(min(intervals)) if intervals else math.inf
-    return min(config.collector.batch_window_s, shortest / 10)
+    return min(configured_s, min(intervals_real_s, default=math.inf) / 10)
 
 
 def build_stages(config: Config, registry: ProfileRegistry,
@@ -120,10 +118,11 @@ class Collector:
         # ratings from the whole fleet: an inverter's share of its plant counts every inverter
         self.pipeline = Pipeline(build_stages(own, registry, device_ratings(config, registry)),
                                  sinks)
-        self.batcher = PollBatcher(self.pipeline.put, batch_window_s(own, self.clock))
+        intervals = [self.clock.real_seconds(i) for i in poll_intervals_s(own)]
+        self.batcher = PollBatcher(self.pipeline.put,
+                                   batch_window_s(own.collector.batch_window_s, intervals))
         # when every device has been polled once (pvrelief collect freezes the heap again)
-        self.settle_after_s = settle_after_s(
-            [self.clock.real_seconds(s) for s in poll_intervals_s(own)])
+        self.settle_after_s = settle_after_s(intervals)
         self.sources = build_sources(own, registry, self.clock, self.pipeline.put, on_poll,
                                      metrics, self.pipeline.flush, self.batcher)
         self._started: list[Sink] = []

@@ -35,7 +35,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from collector.reading import Quality, Reading
 from influx import names
@@ -51,6 +51,7 @@ _MEAS_ESCAPE = str.maketrans({",": r"\,", " ": r"\ "})
 # a backslash that would escape what follows it (or the separator after the text)
 _AMBIGUOUS_BACKSLASH = re.compile(r"\\(?=[\\,= ]|$)")
 _CACHE_MAX = 100_000  # entries per cache, whatever the tag churn
+_V = TypeVar("_V")
 
 FieldValue = float | int | bool | str
 
@@ -131,6 +132,15 @@ _TAG_PLANT, _TAG_DEVICE, _TAG_VILLAGE = (tag_key(t) for t in (names.PLANT, names
                                                              names.VILLAGE))
 
 
+def _keep(cache: dict[Any, _V], key: Any, value: _V, limit: int = _CACHE_MAX) -> _V:
+    """Remember ``value`` under ``key`` and return it; a full cache starts again empty (these
+    run only when a lookup missed: a fleet's devices, fields and texts repeat)."""
+    if len(cache) >= limit:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
 def _prefix(r: Reading) -> str:
     """Measurement and tag set; cached because a fleet has few devices and many readings."""
     key = (r.kind, r.plant, r.device, r.village)
@@ -140,19 +150,14 @@ def _prefix(r: Reading) -> str:
                   f"{_TAG_DEVICE}={tag_value(r.device)}")
         if r.village:
             prefix += f",{_TAG_VILLAGE}={tag_value(r.village)}"
-        if len(_prefixes) > _CACHE_MAX:
-            _prefixes.clear()
-        _prefixes[key] = prefix
+        _keep(_prefixes, key, prefix)
     return prefix
 
 
 def _fkey(name: str) -> str:
     key = _field_keys.get(name)
     if key is None:
-        key = field_key(name)
-        if len(_field_keys) > _CACHE_MAX:
-            _field_keys.clear()
-        _field_keys[name] = key
+        key = _keep(_field_keys, name, field_key(name))
     return key
 
 
@@ -184,10 +189,8 @@ def _template(key: _Key, r: Reading) -> _Template:
         parts.append(f"{_STATUS}=%s")
     if r.faults is not None:
         parts.append(f"{_FAULTS}=%s")
-    if len(_templates) > _CACHE_MAX:
-        _templates.clear()
-    entry = _templates[key] = (f"{prefix} {','.join(parts)} %s", tuple(good), _getter(good))
-    return entry
+    return _keep(_templates, key,
+                 (f"{prefix} {','.join(parts)} %s", tuple(good), _getter(good)))
 
 
 def _getter(names: list[str]) -> Callable[[Mapping[str, Any]], Any]:
@@ -208,18 +211,14 @@ _FLOAT_TEXTS_MAX = 1 << 16
 def _float_text(v: float) -> str:
     text = repr(float(v))
     if v:
-        if len(_float_texts) >= _FLOAT_TEXTS_MAX:
-            _float_texts.clear()
-        _float_texts[v] = text
+        _keep(_float_texts, v, text, _FLOAT_TEXTS_MAX)
     return text
 
 
 def _status_text(status: str) -> str:
     text = _strings.get(status)
     if text is None:
-        if len(_strings) > _CACHE_MAX:
-            _strings.clear()
-        text = _strings[status] = string_value(status)
+        text = _keep(_strings, status, string_value(status))
     return text
 
 
@@ -227,9 +226,7 @@ def _faults_text(faults: tuple[int, ...]) -> str:
     # "" when none is active: last(faults) must show a fault clear
     text = _fault_texts.get(faults)
     if text is None:
-        if len(_fault_texts) > _CACHE_MAX:
-            _fault_texts.clear()
-        text = _fault_texts[faults] = string_value(",".join(map(str, faults)))
+        text = _keep(_fault_texts, faults, string_value(",".join(map(str, faults))))
     return text
 
 

@@ -178,9 +178,10 @@ class DeviceDecoder:
                                   if p.word_order == "little" and p.size > 1}))
             layouts.append(_Layout(tuple(structs), swaps, 2 * r.count))
         self._layouts = tuple(layouts)
+        # one format per read (padded to its end above) and no word to swap: _unpack's
+        # straight path
         self._simple = tuple(lay.structs[0] for lay in layouts) if all(
-            len(lay.structs) == 1 and not lay.swaps and lay.structs[0].size == lay.nbytes
-            for lay in layouts) else None
+            len(lay.structs) == 1 and not lay.swaps for lay in layouts) else None
         return index
 
     def _unpack(self, blocks: Sequence[bytes | Sequence[int]]) -> tuple[int | float, ...]:
