@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from collector.batching import Deferred, PollBatcher
 from collector.errors import SourceError
 from collector.night import is_night
 from collector.reading import Reading
@@ -81,11 +82,18 @@ class DevicePoller:
         self.on_poll = on_poll
         self.night = night  # None: never sleeps (meters, night_mode: false)
         self.state = DeviceState()
+        # a batching emit makes the reading in its batch: take() may hand it a Deferred
+        self.defers = isinstance(emit, PollBatcher)
         self.stopping = False  # set by PolledSource.stop(): a lost cancel still ends the loop
 
     async def read(self, due_wall: float | None = None) -> Reading:
         """One reading from the device; SourceError when it cannot be had."""
         raise NotImplementedError
+
+    async def take(self, due_wall: float | None = None) -> Reading | Deferred:
+        """What one poll hands to ``emit``: the reading, or, where ``self.defers``, what the
+        batch makes it from (a protocol whose decoding is worth batching overrides this)."""
+        return await self.read(due_wall)
 
     @property
     def low_priority(self) -> bool:
@@ -140,7 +148,7 @@ class DevicePoller:
         st = self.state
         t0 = time.perf_counter()
         try:
-            reading = await self.read(due_wall)
+            reading = await self.take(due_wall)
         except SourceError as e:
             st.polls += 1
             if self.on_poll:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from collector.batching import Deferred
 from collector.errors import DeviceException, SourceError
 from collector.reading import Reading
 from collector.sources.modbus.decode import DeviceDecoder
@@ -34,15 +35,37 @@ class ModbusPoller(DevicePoller):
         self.decoder, self.endpoint = decoder, endpoint
 
     async def read(self, due_wall: float | None = None) -> Reading:
+        taken = await self.take(due_wall)
+        return taken if isinstance(taken, Reading) else taken.reading()
+
+    async def take(self, due_wall: float | None = None) -> Reading | Deferred:
         async with self.endpoint.cycle(self.device.id, low_priority=self.low_priority) as conn:
             self.note_late(due_wall)
             blocks = await conn.read_blocks(self.device.unit_id, self.decoder.reads)
-        ts = self.clock.now_ns()
-        d = self.decoder.decode(blocks)
+        answers = Answers(self, self.decoder, blocks, self.clock.now_ns())
+        return answers if self.defers else answers.reading()
+
+
+class Answers:
+    """One poll's answers, decoded into its reading when asked (in its batch: ``Deferred``).
+
+    It keeps the decoder it was read with: a discovering poller's decoder changes once.
+    """
+
+    __slots__ = ("blocks", "decoder", "poller", "ts_ns")
+
+    def __init__(self, poller: ModbusPoller, decoder: DeviceDecoder, blocks: list[bytes],
+                 ts_ns: int) -> None:
+        self.poller, self.decoder, self.blocks, self.ts_ns = poller, decoder, blocks, ts_ns
+
+    def reading(self) -> Reading:
+        decoder, plant = self.decoder, self.poller.plant
+        d = decoder.decode(self.blocks)
         return Reading(
-            kind=self.decoder.profile.kind, plant=self.plant.id, device=self.device.id,
-            ts_ns=ts, fields=d.fields, quality=d.quality, status=d.status, faults=d.faults,
-            village=self.plant.village, counters=self.decoder.counters, wrap_at=d.wrap_at,
+            kind=decoder.profile.kind, plant=plant.id, device=self.poller.device.id,
+            ts_ns=self.ts_ns, fields=d.fields, quality=d.quality, status=d.status,
+            faults=d.faults, village=plant.village, counters=decoder.counters,
+            wrap_at=d.wrap_at,
         )
 
 
@@ -58,10 +81,10 @@ class DiscoveringPoller(ModbusPoller):
         self._max_hole = max_hole
         self.resolved: Profile | None = None  # the template until the device has been read
 
-    async def read(self, due_wall: float | None = None) -> Reading:
+    async def take(self, due_wall: float | None = None) -> Reading | Deferred:
         if self.resolved is None:
             await self._discover()
-        return await super().read(due_wall)
+        return await super().take(due_wall)
 
     async def _discover(self) -> None:
         dev = self.device
