@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collector.reading import Quality, Reading
+from influx import lineprotocol as lp
 from influx.lineprotocol import _general_line, encode, reading_to_line
 from localsite.servers import InfluxServer
 
@@ -49,18 +50,30 @@ def test_status_and_faults_are_strings_and_empty_readings_are_dropped() -> None:
     assert encode([reading(fields={})]) == b""
 
 
+def written(r: Reading) -> str | None:
+    """The line, as the first reading of its shape gets it (the general path) and as later ones
+    do (the shape's compiled writer): the same text."""
+    first = reading_to_line(r)
+    assert reading_to_line(r) == first
+    return first
+
+
 def test_fast_path_matches_the_general_path() -> None:
-    # All-good numeric readings use a cached %-template; "%" in tags or names must stay literal,
-    # ints are written as floats, and a None, NaN or infinity falls back to the general path.
-    r = reading(device="inv%d", plant="%s", fields={"p%_w": 3, "e": 1e6, "ok": True})
-    line = reading_to_line(r)
-    assert line == rf"inverter,plant=%s,device=inv%d,village=v\=1 p%_w=3.0,e=1000000.0,ok=1.0 {TS}"
-    general = reading(device="inv%d", plant="%s", fields={"p%_w": 3, "e": 1e6, "ok": True},
+    # All-good numeric readings use a compiled writer; "%" or quotes in tags or names must stay
+    # literal, ints are written as floats, and a None, NaN or infinity falls back to the general
+    # path.
+    r = reading(device="inv%d", plant="%s", fields={"p%_w": 3, "e": 1e6, "ok": True,
+                                                     "q'{x}\"y": 2.5})
+    line = written(r)
+    assert line == (rf"inverter,plant=%s,device=inv%d,village=v\=1 p%_w=3.0,e=1000000.0,ok=1.0,"
+                    f"q'{{x}}\"y=2.5 {TS}")
+    general = reading(device="inv%d", plant="%s", fields=dict(r.fields),
                       quality={"e": Quality.GOOD})  # a quality map: the general path
-    assert reading_to_line(general) == line
-    mixed = [reading(fields={"a": 1.0, "b": v}) for v in (2.5, None, float("inf"), float("nan"))]
+    assert written(general) == line
+    mixed = [reading(fields={"a": 1.0, "b": v})
+             for v in (2.5, 2.5, None, float("inf"), float("nan"))]
     assert encode(mixed, "s") == (
-        b"inverter,plant=p\\ 1,device=inv\\,1,village=v\\=1 a=1.0,b=2.5 1592712000\n"
+        b"inverter,plant=p\\ 1,device=inv\\,1,village=v\\=1 a=1.0,b=2.5 1592712000\n" * 2
         + b"inverter,plant=p\\ 1,device=inv\\,1,village=v\\=1 a=1.0 1592712000\n" * 3)
     same_tags_other_fields = encode([reading(fields={"a": 1.0}), reading(fields={"b": 2.0})])
     lines = same_tags_other_fields.decode().splitlines()
@@ -86,4 +99,21 @@ def test_cached_float_texts_write_what_repr_writes(values: list[float]) -> None:
     # come out as repr(float(v)), whichever was written first
     for first in (values, [-v for v in values], [0.0, -0.0, *values]):
         r = reading(fields={f"f{i}": v for i, v in enumerate(first)})
-        assert reading_to_line(r) == _general_line(r, 1)
+        assert written(r) == _general_line(r, 1)
+
+
+def test_a_shape_gets_its_writer_when_seen_again_and_garbage_never_compiles_one() -> None:
+    names = [f"g{i}" for i in range(6)]
+    steady = reading(fields=dict.fromkeys(names, 1.5))
+    lines = [reading_to_line(steady) for _ in range(3)]
+    assert lines[0] == lines[1] == lines[2] == _general_line(steady, 1)
+    assert lp._writers.get((tuple(names), (), False, False)) is not None
+    # a device whose answers are garbage in a different field at every poll: each shape is
+    # seen once and written by the general path, nothing is compiled for it
+    compiled = len(lp._writers)
+    for bad in names:
+        r = reading(fields=dict.fromkeys(names, 1.5) | {bad: None},
+                    quality={bad: Quality.INVALID})
+        line = reading_to_line(r)
+        assert line == _general_line(r, 1) and f'q_{bad}="invalid"' in line
+    assert len(lp._writers) == compiled
