@@ -13,16 +13,11 @@ unsigned counter rolls over (``wrap_at``, which depends on the scale factor the 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})  # a shared default: no allocation per reading
-
-
-def _empty() -> Mapping[str, Any]:
-    return EMPTY
 
 
 class Quality(StrEnum):
@@ -31,26 +26,30 @@ class Quality(StrEnum):
     NOT_IMPLEMENTED = "not_implemented"  # the device answered with the "no value" sentinel
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
+class Reading(NamedTuple):
+    """One device's values at one instant. Immutable; a NamedTuple rather than a frozen
+    dataclass because every poll makes one: a frozen dataclass's ``__init__`` sets each of its
+    thirteen fields through ``object.__setattr__`` (3.7 us a reading here, against 0.8 us for
+    the tuple). Change one with ``_replace``."""
+
     kind: str  # "inverter" | "meter": also the InfluxDB measurement
     plant: str
     device: str
     ts_ns: int  # UTC, nanoseconds since the epoch
     fields: Mapping[str, float | None]
-    quality: Mapping[str, Quality] = field(default_factory=dict)  # absent means GOOD
+    quality: Mapping[str, Quality] = EMPTY  # absent means GOOD
     status: str | None = None  # normalised operating state: running, standby, fault, ...
     # vendor fault / alarm codes active at this instant; () when the device's fault registers
     # were read and none is active, None when the device has none (so a cleared fault shows)
     faults: tuple[int, ...] | None = None
     village: str | None = None
     # field -> "lifetime" | "daily": the energy counters the counter guard checks
-    counters: Mapping[str, str] = field(default_factory=_empty)
-    wrap_at: Mapping[str, float] = field(default_factory=_empty)  # field -> its rollover
+    counters: Mapping[str, str] = EMPTY
+    wrap_at: Mapping[str, float] = EMPTY  # field -> its rollover
     # readings a stage makes (alarm transitions, KPIs) carry more than a device's: tags beside
     # plant/device/village (an alarm's id and severity) and string fields (its state, names)
-    tags: Mapping[str, str] = field(default_factory=_empty)
-    text: Mapping[str, str] = field(default_factory=_empty)
+    tags: Mapping[str, str] = EMPTY
+    text: Mapping[str, str] = EMPTY
 
     def quality_of(self, name: str) -> Quality:
         return self.quality.get(name, Quality.GOOD)

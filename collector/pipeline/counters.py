@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -161,7 +161,7 @@ class CounterGuard:
             fields[name] = stored  # None: never stored under the field's name as a good value
             if stored is None:
                 quality[name] = Quality.INVALID
-        return replace(reading, fields=fields, quality=quality), events
+        return reading._replace(fields=fields, quality=quality), events
 
     # -- the rules ---------------------------------------------------------------------------
     def _allowance_kwh(self, since_ns: int, ts_ns: int) -> float:

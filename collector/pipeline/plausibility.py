@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from collector.pipeline.counters import Rating
@@ -182,7 +182,7 @@ class PlausibilityStage:
                 log.warning("%s (plant %s): %s = %g is outside [%g, %g]: stored as invalid",
                             r.device, r.plant, name, value, b.lo, b.high(r.ts_ns))
         self.rejected[r.device] = self.rejected.get(r.device, 0) + len(bad)
-        return replace(r, fields=fields, quality=quality)
+        return r._replace(fields=fields, quality=quality)
 
 
 _MISSING = Bound(0.0, 0.0)  # a sentinel for "not resolved yet" (distinct from None: no rule)

@@ -95,10 +95,11 @@ async def test_window_zero_puts_each_call_directly() -> None:
     assert put.calls == [["inv-1"], ["inv-2"]]
 
 
-class Answers:
-    """A poll's answers: made into a reading only when asked, counting when that happened."""
+MADE: list[str] = []  # devices whose answers were made into readings, in order
 
-    made: list[str] = []
+
+class Answers:
+    """A poll's answers: made into a reading only when asked, noting when that happened."""
 
     def __init__(self, device: str) -> None:
         self.device, self.ts_ns = device, 1_600_000_000 * 10**9
@@ -106,21 +107,21 @@ class Answers:
     def reading(self) -> Reading:
         if self.device.startswith("garbled"):
             raise ValueError(f"{self.device}: a block of 3 bytes for a read of 4")
-        Answers.made.append(self.device)
+        MADE.append(self.device)
         return reading(self.device)
 
 
 async def test_deferred_answers_are_decoded_in_the_batch_and_a_bad_one_fails_alone() -> None:
-    Answers.made = []
+    MADE.clear()
     put = Recorder()
     batcher = PollBatcher(put, window_s=0.05)
     polls = [asyncio.create_task(batcher([Answers(d)]))
              for d in ("inv-1", "garbled-2", "inv-3")]
     polls.append(asyncio.create_task(batcher([reading("inv-4")])))  # a made reading beside
     await asyncio.sleep(0.01)
-    assert Answers.made == []  # nothing decoded while the batch gathers
+    assert MADE == []  # nothing decoded while the batch gathers
     results = await asyncio.gather(*polls, return_exceptions=True)
-    assert Answers.made == ["inv-1", "inv-3"]
+    assert MADE == ["inv-1", "inv-3"]
     assert isinstance(results[1], ValueError) and "garbled-2" in str(results[1])
     assert results[0] is None and results[2] is None and results[3] is None
     # the batch went through once, without the poll that could not be decoded

@@ -125,7 +125,7 @@ def test_random_register_words_never_make_an_absurd_good_value(profile: str,
     d = decoder.decode(blocks)
     is_meter = prof.kind == "meter"
     r = reading("meter" if is_meter else "inv", d.fields, kind=prof.kind)
-    r = Reading(**{**{f: getattr(r, f) for f in r.__slots__}, "quality": d.quality})
+    r = r._replace(quality=d.quality)
     [checked] = stage().process([r])
     for name, value in checked.fields.items():
         if value is not None and checked.quality_of(name) is Quality.GOOD:
