@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from collector.batching import Deferred
+from collector.batching import Deferred, made
 from collector.errors import DeviceException, SourceError
 from collector.reading import Reading
 from collector.sources.modbus.decode import DeviceDecoder
@@ -35,8 +35,7 @@ class ModbusPoller(DevicePoller):
         self.decoder, self.endpoint = decoder, endpoint
 
     async def read(self, due_wall: float | None = None) -> Reading:
-        taken = await self.take(due_wall)
-        return taken if isinstance(taken, Reading) else taken.reading()
+        return made(await self.take(due_wall))
 
     async def take(self, due_wall: float | None = None) -> Reading | Deferred:
         async with self.endpoint.cycle(self.device.id, low_priority=self.low_priority) as conn:
