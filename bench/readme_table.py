@@ -164,9 +164,33 @@ def render_sizing() -> str:
         f"{points_s * per_point['fleet_mean'] / 1e6:.1f} MB/s, "
         f"{points_s * per_point['fleet_mean'] * 86400 / 1e9:.0f} GB a day into the store "
         "before its compression.",
+        *_store_sizing(),
         SIZING_END,
     ]
     return "\n".join(lines)
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
+
+
+def _store_sizing() -> list[str]:
+    """What one InfluxDB node took for the largest fleet's writes, from bench/results/store.json."""
+    store = _load("store.json")
+    tuned, default = store["runs"]["tuned"], store["runs"]["default"]
+    window = tuned["points_sent"] / store["points_per_s"]  # seconds, warm-up included
+    return [
+        f"- **Store:** one InfluxDB 1.6 node on this machine, alone, fed what 20,000 devices "
+        f"every 10 s write ({store['points_per_s']:,.0f} points/s, "
+        f"{store['field_values_per_s']:,} field values/s), took "
+        f"{tuned['influxd_cores']:.2f} cores with `cache-snapshot-memory-size = "
+        f"\"{tuned['cache_snapshot_memory_size']}\"` (its cache snapshotted "
+        f"{_times(tuned['snapshots_in_window'])} in the window) and "
+        f"{default['influxd_cores']:.2f} with its default 25 MB "
+        f"({_times(default['snapshots_in_window'])}), which left its POSTs behind the "
+        f"schedule in {default['seconds_behind']} of {window:.0f} seconds "
+        f"(`bench/results/store.json`).",
+    ]
 
 
 if __name__ == "__main__":

@@ -143,16 +143,26 @@ class LocalServer:
         self.stop()
 
 
+# A fleet's readings are many field series (20,000 SUN2000 are a million): with influxd's
+# default 25 MB cache, a snapshot every few seconds writes every one of them into a new TSM
+# file, and those small files are then compacted again. Snapshotting at 256 MB took about half
+# the CPU for the same load (bench/store.py, bench/results/store.json); README, Operations,
+# recommends the same setting for a production influxd.
+SNAPSHOT_SIZE = "256m"
+
+
 class InfluxServer(LocalServer):
     """InfluxDB 1.x (Debian's ``influxdb``) speaking the v1 HTTP API on a private port."""
 
     name = "influxd"
 
     def __init__(self, root: Path, port: int | None = None, rpc_port: int | None = None,
-                 auth: tuple[str, str] | None = None) -> None:
+                 auth: tuple[str, str] | None = None,
+                 snapshot_size: str | None = SNAPSHOT_SIZE) -> None:
         super().__init__(root, port)
         self.rpc_port = rpc_port or free_port()
         self.auth = auth  # (admin user, password): auth-enabled, the user created at start
+        self.snapshot_size = snapshot_size  # None: influxd's own default (25 MB)
         self._client: InfluxClient | None = None  # for query() and create_database()
 
     @property
@@ -161,6 +171,8 @@ class InfluxServer(LocalServer):
 
     def _config_text(self) -> str:
         d = self.root
+        snapshot = (f'  cache-snapshot-memory-size = "{self.snapshot_size}"\n'
+                    if self.snapshot_size else "")
         return f"""reporting-disabled = true
 bind-address = "127.0.0.1:{self.rpc_port}"
 
@@ -173,7 +185,7 @@ bind-address = "127.0.0.1:{self.rpc_port}"
   wal-dir = "{d}/wal"
   query-log-enabled = false
   trace-logging-enabled = false
-
+{snapshot}
 [monitor]
   store-enabled = false
 
