@@ -62,9 +62,6 @@ def fleet_data(n: int, interval_s: float, *, one_plant: bool = False,
         "site": {"id": "bench"},
         "collector": {"timeout_s": 2.0, "jitter_s": interval_s},
         "influxdb": {"url": influx_url, "database": "bench", "spool_dir": spool_dir,
-                     # 1,000, not the default 5,000: a batch is encoded on the event loop in
-                     # one go, and 5,000 readings held every poll up for a tenth of a second
-                     "batch_size": int(os.environ.get("BENCH_BATCH", 1000)),
                      "fsync": os.environ.get("BENCH_FSYNC", "interval")},
         # 11:00 on the solstice in Gonghe: every inverter running, nobody asleep
         "simulator": {"modbus_server": "lean", "start": "2020-06-21T11:00:00+08:00",

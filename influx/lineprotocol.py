@@ -331,6 +331,11 @@ def _lines(readings: Iterable[Reading], div: int) -> list[str]:
     return out
 
 
+def reading_lines(readings: Iterable[Reading], precision: str = "ns") -> list[str]:
+    """One line per storable reading, without newlines: ``body()`` joins them for a POST."""
+    return _lines(readings, PRECISION_DIVISOR[precision])
+
+
 def reading_to_line(r: Reading, precision: str = "ns") -> str | None:
     """One line, or None when the reading carries nothing InfluxDB can store."""
     lines = _lines((r,), PRECISION_DIVISOR[precision])

@@ -29,7 +29,8 @@ from collector.sinks.spool import Pos, Record, Spool, SpoolWrittenError
 from config.influx import InfluxSettings
 from influx.client import InfluxWriter
 from influx.errors import AuthError, InfluxError, Refused, TargetMissing, Unavailable
-from influx.lineprotocol import encode
+from influx.lineprotocol import body as lines_body
+from influx.lineprotocol import reading_lines
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ class InfluxSink:
             on_drop=self._on_drop,
             on_corrupt=lambda n: self.metrics.inc("spool_corrupt_bytes", n),
         )
-        self._pending: list[Reading] = []
+        self._pending: list[str] = []  # accepted readings' lines, not yet on disk
         self._pending_since = 0.0
         self._wake_linger = asyncio.Event()
         self._data = asyncio.Event()  # the spool has something new to read
@@ -114,15 +115,26 @@ class InfluxSink:
                        for i in range(self.settings.max_inflight)]
 
     async def put(self, readings: Iterable[Reading]) -> None:
-        """Accept readings: returning means they are in the memory batch or on disk."""
+        """Accept readings: returning means they are in the memory batch or on disk.
+
+        Each is encoded into its line here, a pipeline batch at a time while its fields are
+        fresh in the CPU's caches, so the memory batch holds lines and a flush only joins
+        them: encoding a whole batch (5,000 readings) at the flush held every poll up for
+        about a tenth of a second."""
         if self.state is not State.RUNNING:
             raise SinkError(f"sink is {self.state.value}, not accepting readings")
-        before = len(self._pending)
-        self._pending.extend(readings)
-        added = len(self._pending) - before
-        if not added:
+        if not isinstance(readings, list | tuple):
+            readings = list(readings)
+        if not readings:
             return
-        self.metrics.inc("readings_accepted", added)
+        lines = reading_lines(readings, self.settings.precision)
+        self.metrics.inc("readings_accepted", len(readings))
+        if len(lines) < len(readings):
+            self.metrics.inc("readings_empty", len(readings) - len(lines))
+        if not lines:
+            return
+        before = len(self._pending)
+        self._pending += lines
         self.metrics.gauges["readings_in_memory"] = len(self._pending)
         if before == 0:
             self._pending_since = time.monotonic()
@@ -173,8 +185,7 @@ class InfluxSink:
         size = self.settings.batch_size
         while self._pending:
             batch = self._pending[:size]
-            body = encode(batch, self.settings.precision)
-            count = body.count(b"\n")
+            body, count = lines_body(batch), len(batch)
             left = deadline - time.monotonic()
             try:
                 if left <= 0:
@@ -198,8 +209,7 @@ class InfluxSink:
                     log.error("closing: cannot quarantine %d refused lines (%s): dropped them",
                               len(bad), e)
             self.metrics.inc("readings_written", count - len(bad))
-            self.metrics.inc("readings_empty", len(batch) - count)
-            del self._pending[: len(batch)]
+            del self._pending[:count]
         log.warning("closing: the spool could not be written; the readings held in memory "
                     "were written to InfluxDB directly")
 
@@ -219,23 +229,20 @@ class InfluxSink:
         size = self.settings.batch_size
         while self._pending and (len(self._pending) >= size or not whole_batches_only):
             batch = self._pending[:size]
-            body = encode(batch, self.settings.precision)
-            count = body.count(b"\n")
-            if count:
-                try:
-                    self._spool.append(body, count, self.settings.precision)
-                except SpoolWrittenError as e:  # on disk: it counts as spooled, not again
-                    self.metrics.inc("spool_errors")
-                    log.error("%s", e)
-                except (OSError, SpoolError) as e:
-                    self._spool_failed(e)
-                    return
-                self._backlog_points += count
-                if self._down_since is not None:  # will wait there: count it
-                    self.metrics.inc("readings_spooled", count)
-                self._data.set()
-            self.metrics.inc("readings_empty", len(batch) - count)
-            del self._pending[: len(batch)]
+            count = len(batch)
+            try:
+                self._spool.append(lines_body(batch), count, self.settings.precision)
+            except SpoolWrittenError as e:  # on disk: it counts as spooled, not again
+                self.metrics.inc("spool_errors")
+                log.error("%s", e)
+            except (OSError, SpoolError) as e:
+                self._spool_failed(e)
+                return
+            self._backlog_points += count
+            if self._down_since is not None:  # will wait there: count it
+                self.metrics.inc("readings_spooled", count)
+            self._data.set()
+            del self._pending[:count]
         self._pending_since = time.monotonic()
         self._gauges()
 

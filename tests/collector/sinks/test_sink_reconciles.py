@@ -41,6 +41,8 @@ async def test_counters_reconcile_through_an_outage_and_a_restart(
     sink = InfluxSink(settings(server, db, tmp_path, close_timeout_s=0.2), m1)
     await sink.start()
     await sink.put(readings(50) + empty(3))
+    # encoded as put() accepts them: the empty ones are counted at once, not at the flush
+    assert m1.counters["readings_empty"] == 3
     assert unaccounted(m1) == 0
     await wait_until(lambda: sink.caught_up, 20, "first batches delivered")
     # an outage that ends while this sink runs: the first batch after it goes down was put
