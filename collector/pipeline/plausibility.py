@@ -74,8 +74,12 @@ class PlausibilityStage:
         self.ratings = ratings
         self.bounds = bounds or field_bounds()
         self._unbounded: set[str] = set()  # fields without bounds, warned about
-        self._resolved: dict[tuple[str, Rating], Bound] = {}  # (field, rating) -> its bound
+        # device -> field -> its bound (None: no rule). A bound depends on the field and the
+        # device's rating only, and a fleet has few distinct ratings: devices of one rating
+        # share one dict, so 20,000 devices' first polls resolve each field once per rating
+        # instead of a million times (the first polls of 20,000 SUN2000 took seconds of CPU)
         self._device: dict[str, dict[str, Bound | None]] = {}
+        self._by_rating: dict[Rating, dict[str, Bound | None]] = {}
         self.rejected: dict[str, int] = {}  # device -> values stored as invalid
         self._logged: dict[str, set[str]] = {}  # device -> fields warned about, until good
         self._plans: dict[str, tuple[int, Inside]] = {}  # device -> (planned at ts, fast pass)
@@ -125,9 +129,10 @@ class PlausibilityStage:
     def _bounds_of(self, device: str) -> dict[str, Bound | None] | None:
         known = self._device.get(device)
         if known is None:
-            if device not in self.ratings:
+            rating = self.ratings.get(device)
+            if rating is None:
                 return None  # not in the config: nothing to judge it by
-            known = self._device[device] = {}
+            known = self._device[device] = self._by_rating.setdefault(rating, {})
         return known
 
     def _check(self, r: Reading) -> list[tuple[str, float, Bound]]:
@@ -141,7 +146,7 @@ class PlausibilityStage:
                 continue
             b = known.get(name, _MISSING)
             if b is _MISSING:
-                b = known[name] = self._resolve(r.device, name)
+                b = known[name] = self._resolve(r.device, name, self.ratings[r.device])
             if b is None:
                 continue
             if not (b.lo <= value <= (b.hi if not b.per_hour_kwh else b.high(r.ts_ns))) \
@@ -154,7 +159,7 @@ class PlausibilityStage:
                 log.info("%s: %s plausible again (%g)", r.device, name, value)
         return bad
 
-    def _resolve(self, device: str, name: str) -> Bound | None:
+    def _resolve(self, device: str, name: str, rating: Rating) -> Bound | None:
         rule = self.bounds.rule(name)
         if rule is None:
             if name not in self._unbounded:  # once per field, not once per device
@@ -162,13 +167,7 @@ class PlausibilityStage:
                 log.warning("field %s (first of device %s) has no bounds in "
                             "config/fields/bounds.yaml; not checked", name, device)
             return None
-        # once per (device, field), but a fleet has few distinct ratings: 20,000 devices'
-        # first polls must not build a million bounds
-        key = (name, self.ratings[device])
-        bound = self._resolved.get(key)
-        if bound is None:
-            bound = self._resolved[key] = resolve(rule, key[1], self.bounds)
-        return bound
+        return resolve(rule, rating, self.bounds)
 
     def _invalidate(self, r: Reading, bad: list[tuple[str, float, Bound]]) -> Reading:
         fields = dict(r.fields)

@@ -19,7 +19,7 @@ from collector.pipeline.counters import Rating
 from collector.pipeline.plausibility import PlausibilityStage
 from collector.reading import Quality, Reading
 from collector.sources.modbus.decode import DeviceDecoder
-from config.fields import field_bounds
+from config.fields import FieldBounds, field_bounds
 from config.profiles import load_registry
 
 REGISTRY = load_registry()
@@ -70,6 +70,31 @@ def test_a_lifetime_counter_is_bounded_by_the_commissioning_date() -> None:
     # the same reading is fine for a plant of the programme's first year (the default)
     [r] = stage().process([reading("inv", {"e_total_kwh": 100_000.0})])
     assert r.good("e_total_kwh") == 100_000.0
+
+
+def test_devices_of_one_rating_share_bounds_and_each_rating_keeps_its_own(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import collector.pipeline.plausibility as plausibility
+
+    resolved: list[tuple[str, Rating]] = []
+    real = plausibility.resolve
+    monkeypatch.setattr(plausibility, "resolve", lambda rule, rating, bounds: (
+        resolved.append((rule.match, rating)), real(rule, rating, bounds))[1])
+    looked_up: list[str] = []
+    real_rule = FieldBounds.rule
+    monkeypatch.setattr(FieldBounds, "rule", lambda self, name: (
+        looked_up.append(name), real_rule(self, name))[1])
+    small = Rating(11.0, "Asia/Shanghai")  # a 10 kW village inverter
+    s = PlausibilityStage({f"inv-{i}": INVERTER for i in range(50)} | {"small": small})
+    out = s.process([reading(f"inv-{i}", {"p_ac_w": 60_000.0, "v_ac_l1_v": 230.0})
+                     for i in range(50)]
+                    + [reading("small", {"p_ac_w": 60_000.0, "v_ac_l1_v": 230.0})])
+    # 60 kW is good for the 100 kW inverters and absurd for the 10 kW one
+    assert all(r.good("p_ac_w") == 60_000.0 for r in out[:50])
+    assert out[50].quality_of("p_ac_w") is Quality.INVALID
+    # each field looked up and resolved once per rating, not once per device
+    assert len(resolved) == 4 and len({rating for _, rating in resolved}) == 2
+    assert sorted(looked_up) == ["p_ac_w", "p_ac_w", "v_ac_l1_v", "v_ac_l1_v"]
 
 
 def test_a_device_not_in_the_config_passes_unjudged() -> None:

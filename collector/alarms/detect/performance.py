@@ -111,6 +111,9 @@ class _Strings:
         self._getters()
 
 
+_FIELD_SETS_MAX = 1024
+
+
 class StringDetector:
     def __init__(self, builtins: Builtins, settings: StringSettings) -> None:
         self.builtins = builtins
@@ -118,14 +121,21 @@ class StringDetector:
         self.for_ns = int(settings.for_s * S)
         self._strings: dict[str, _Strings] = {}
         self._since: dict[str, dict[int, int]] = {}  # device -> string -> below since
+        self._found: dict[tuple[str, ...], list[tuple[int, str]]] = {}  # fields -> strings
 
     def _split(self, r: Reading) -> _Strings:
         known = self._strings.get(r.device)
         if known is not None and known.count == len(r.fields):
             return known
         used = {n for n, _ in known.in_use} if known else set()
-        found = sorted((int(m.group(1)), f) for f in r.fields
-                       if (m := _STRING_FIELD.match(f)) is not None)
+        names = tuple(r.fields)
+        found = self._found.get(names)
+        if found is None:  # once per field set: a fleet's devices share a few
+            if len(self._found) >= _FIELD_SETS_MAX:
+                self._found.clear()
+            found = self._found[names] = sorted(
+                (int(m.group(1)), f) for f in names
+                if (m := _STRING_FIELD.match(f)) is not None)
         known = self._strings[r.device] = _Strings(
             len(r.fields), [x for x in found if x[0] in used],
             [x for x in found if x[0] not in used])
