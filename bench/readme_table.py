@@ -191,7 +191,9 @@ def _store_sizing() -> list[str]:
         f"{_times(tuned['snapshots_in_window'])} in the window) and "
         f"{default['influxd_cores']:.2f} with its default 25 MB "
         f"({_times(default['snapshots_in_window'])}), which left its POSTs behind the "
-        f"schedule in {default['seconds_behind']} of {window:.0f} seconds "
+        f"schedule in {default['seconds_behind']} of {window:.0f} seconds. The price of the "
+        f"larger cache is memory: influxd's peak was {tuned['influxd_peak_rss_mb']:,.0f} MB "
+        f"against {default['influxd_peak_rss_mb']:,.0f} MB "
         f"(`bench/results/store.json`).",
     ]
 

@@ -6,7 +6,8 @@ InfluxDB 1.x (``localsite.servers.InfluxServer``) exactly that load, the lines t
 writes for the fleet of ``bench/_fleet.py`` (49 SUN2000 and one DTSU666 per gateway, decoded
 from the simulator's registers and encoded by ``influx.lineprotocol``), one POST a second as
 the sink's one-second linger sends them, and reads influxd's CPU time from /proc over a window
-long enough to hold its cache snapshots. Two settings, each on a fresh influxd, in one run:
+long enough to hold its cache snapshots, and its peak memory. Two settings, each on a fresh
+influxd, in one run:
 
   default  influxd's own ``cache-snapshot-memory-size`` (25 MB)
   tuned    the size ``localsite`` and README's Operations use (``SNAPSHOT_SIZE``)
@@ -103,6 +104,15 @@ def _second(k: int, t_ns: int, prefixes: list[tuple[str, str]],
     return "\n".join(lines).encode()
 
 
+def _peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory so far (VmHWM), in MB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError(f"no VmHWM in /proc/{pid}/status")
+
+
 def run(name: str, snapshot: str | None, tmp: Path, prefixes: list[tuple[str, str]],
         sets: dict[str, list[str]]) -> dict[str, Any]:
     with InfluxServer(tmp / name, snapshot_size=snapshot) as influx, httpx.Client(
@@ -133,6 +143,7 @@ def run(name: str, snapshot: str | None, tmp: Path, prefixes: list[tuple[str, st
                 late += 1
         assert cpu0 is not None and wall0 is not None and log0 is not None
         cores = (cpu_seconds(influx.pid) - cpu0) / (time.monotonic() - wall0)
+        peak_mb = _peak_rss_mb(influx.pid)
         with influx.log_path.open("rb") as f:
             f.seek(log0)
             log = f.read().decode(errors="replace")
@@ -144,6 +155,7 @@ def run(name: str, snapshot: str | None, tmp: Path, prefixes: list[tuple[str, st
     return {
         "cache_snapshot_memory_size": snapshot or "25m (influxd's default)",
         "influxd_cores": round(cores, 2),
+        "influxd_peak_rss_mb": peak_mb,  # the larger cache's price
         "points_sent": sent,
         "points_stored": stored,
         "seconds_behind": late,  # POSTs that ended after the next second had begun
