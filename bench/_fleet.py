@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from collector.reading import Reading
 from config.schema import Config
 from localsite.servers import free_port
 from simulator.fleet import Fleet
@@ -68,6 +69,35 @@ def fleet_data(n: int, interval_s: float, *, one_plant: bool = False,
                       "tick_s": 60},
         "counties": [{"id": "gonghe", "plants": plants}],
     }
+
+
+def simulated_reading(profile_name: str, *, device: str = "d", plant: str = "p",
+                      ts_ns: int = 1, p_ac_w: float = 52_000.0, p_dc_w: float = 54_000.0,
+                      dt_s: float = 60.0, t_amb: float = 15.0, t_cell: float = 40.0) -> Reading:
+    """One simulated device of a fleet profile, as the collector writes it: the simulator's
+    registers after ``dt_s`` at ``p_ac_w`` (a meter: the inverters behind it at ``p_ac_w``),
+    decoded by the collector's decoder."""
+    import struct
+
+    from collector.sources.modbus.decode import DeviceDecoder
+    from config.profiles import load_registry
+    from simulator.devices import SimInverter, SimMeter
+
+    profile = load_registry()[profile_name]
+    decoder = DeviceDecoder(profile)
+    sim: SimInverter | SimMeter
+    if profile.kind == "inverter":
+        sim = SimInverter(id=device, plant=plant, unit_id=1, profile=profile, e_total_wh=4.2e9)
+        sim.advance(dt_s, p_ac_w, t_amb, t_cell, p_dc_w)
+    else:
+        sim = SimMeter(id=device, plant=plant, unit_id=1, profile=profile, e_export_wh=5.1e9)
+        sim.advance(dt_s, p_ac_w)
+    blocks = [struct.pack(f">{r.count}H", *(sim.image.read(r.table, r.address, r.count) or []))
+              for r in decoder.reads]
+    d = decoder.decode(blocks)
+    return Reading(kind=profile.kind, plant=plant, device=device, ts_ns=ts_ns, fields=d.fields,
+                   quality=d.quality, status=d.status, faults=d.faults,
+                   counters=decoder.counters, wrap_at=d.wrap_at)
 
 
 def write_yaml(path: Path, data: dict[str, Any]) -> Path:

@@ -155,35 +155,13 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def line_bytes() -> dict[str, float]:
     """Bytes of line protocol per point as the collector writes the fleet's two profiles (one
     simulated device each at 52 kW, decoded by the collector's decoder), and the fleet's mean."""
-    import struct
-
-    from bench._fleet import INVERTER, METER, UNITS_PER_GATEWAY
-    from collector.reading import Reading
-    from collector.sources.modbus.decode import DeviceDecoder
-    from config.profiles import load_registry
+    from bench._fleet import INVERTER, METER, UNITS_PER_GATEWAY, simulated_reading
     from influx.lineprotocol import encode
-    from simulator.devices import SimInverter, SimMeter
 
-    registry = load_registry()
     out: dict[str, float] = {}
     for name, device in ((INVERTER, "g000-inv-01"), (METER, "g000-meter")):
-        profile = registry[name]
-        decoder = DeviceDecoder(profile)
-        if profile.kind == "inverter":
-            sim: SimInverter | SimMeter = SimInverter(id=device, plant="plant-000", unit_id=1,
-                                                      profile=profile, e_total_wh=4.2e9)
-            sim.advance(60.0, 52_000.0, 15.0, 40.0, 54_000.0)
-        else:
-            sim = SimMeter(id=device, plant="plant-000", unit_id=1, profile=profile,
-                           e_export_wh=5.1e9)
-            sim.advance(60.0, 52_000.0)
-        blocks = [struct.pack(f">{r.count}H", *(sim.image.read(r.table, r.address, r.count)
-                                                or [])) for r in decoder.reads]
-        d = decoder.decode(blocks)
-        reading = Reading(kind=profile.kind, plant="plant-000", device=device,
-                          ts_ns=time.time_ns(), fields=d.fields, quality=d.quality,
-                          status=d.status, faults=d.faults, counters=decoder.counters,
-                          wrap_at=d.wrap_at)
+        reading = simulated_reading(name, device=device, plant="plant-000",
+                                    ts_ns=time.time_ns())
         out[name] = len(encode([reading]))
     out["fleet_mean"] = round(((UNITS_PER_GATEWAY - 1) * out[INVERTER] + out[METER])
                               / UNITS_PER_GATEWAY, 1)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import struct
 import tempfile
 import time
 from pathlib import Path
@@ -28,13 +27,9 @@ from typing import Any
 import httpx
 
 from bench._cpu_share import cpu_seconds
-from bench._fleet import INVERTER, METER, UNITS_PER_GATEWAY
-from collector.reading import Reading
-from collector.sources.modbus.decode import DeviceDecoder
-from config.profiles import load_registry
+from bench._fleet import GATEWAYS_PER_PLANT, INVERTER, METER, UNITS_PER_GATEWAY, simulated_reading
 from influx.lineprotocol import encode
 from localsite.servers import SNAPSHOT_SIZE, InfluxServer
-from simulator.devices import SimInverter, SimMeter
 
 RESULTS = Path(__file__).parent / "results" / "store.json"
 DEVICES = 20_000
@@ -49,28 +44,16 @@ STATES = 16  # distinct readings per profile, as a fleet's values vary from poll
 def _field_sets() -> dict[str, list[str]]:
     """Each profile's field sets as the collector writes them: the simulator's registers at
     STATES operating points, decoded and encoded, the line cut to its fields."""
-    registry = load_registry()
     out: dict[str, list[str]] = {}
     for name in (INVERTER, METER):
-        profile = registry[name]
-        decoder = DeviceDecoder(profile)
         sets = []
         for k in range(STATES):
             watts = 2_000.0 + 3_200.0 * k
-            sim: SimInverter | SimMeter
-            if profile.kind == "inverter":
-                sim = SimInverter(id="d", plant="p", unit_id=1, profile=profile,
-                                  e_total_wh=4.2e9)
-                sim.advance(60.0 + k, watts, 15.0 + k / 4, 40.0 + k / 2, watts * 1.04)
-            else:
-                sim = SimMeter(id="d", plant="p", unit_id=1, profile=profile, e_export_wh=5.1e9)
-                sim.advance(60.0 + k, watts * 49)
-            blocks = [struct.pack(f">{r.count}H", *(sim.image.read(r.table, r.address, r.count)
-                                                    or [])) for r in decoder.reads]
-            d = decoder.decode(blocks)
-            line = encode([Reading(kind=profile.kind, plant="p", device="d", ts_ns=1,
-                                   fields=d.fields, quality=d.quality, status=d.status,
-                                   faults=d.faults)]).decode()
+            if name == METER:
+                watts *= UNITS_PER_GATEWAY - 1  # the gateway's inverters behind it
+            reading = simulated_reading(name, p_ac_w=watts, p_dc_w=watts * 1.04,
+                                        dt_s=60.0 + k, t_amb=15.0 + k / 4, t_cell=40.0 + k / 2)
+            line = encode([reading]).decode()
             sets.append(line.split(" ")[1])  # fleet ids and these texts hold no space
         out[name] = sets
     return out
@@ -81,7 +64,7 @@ def _prefixes() -> list[tuple[str, str]]:
     out = []
     for i in range(DEVICES):
         g, unit = divmod(i, UNITS_PER_GATEWAY)
-        plant = f"plant-{g // 4:03d}"
+        plant = f"plant-{g // GATEWAYS_PER_PLANT:03d}"
         if unit == UNITS_PER_GATEWAY - 1:
             out.append((f"meter,plant={plant},device=g{g:03d}-meter", METER))
         else:

@@ -34,6 +34,7 @@ import logging
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
+from itertools import chain
 from typing import Any, TypeVar
 
 from collector.reading import Quality, Reading
@@ -118,9 +119,8 @@ def line(measurement_name: str, tags: Mapping[str, str], fields: Mapping[str, Fi
 
 
 def body(lines: Iterable[str]) -> bytes:
-    """The ``/write`` body: one line each, each ending in a newline."""
-    text = "\n".join(lines)
-    return (text + "\n").encode() if text else b""
+    """The ``/write`` body: one line each, each ending in a newline (one join, no copy after)."""
+    return "\n".join(chain(lines, ("",))).encode()
 
 
 # ---- Readings (the collector's hot path) -------------------------------------------------------
@@ -344,8 +344,4 @@ def reading_to_line(r: Reading, precision: str = "ns") -> str | None:
 
 def encode(readings: Iterable[Reading], precision: str = "ns") -> bytes:
     """The ``/write`` body for a batch: one line per storable reading, each ending in a newline."""
-    lines = _lines(readings, PRECISION_DIVISOR[precision])
-    if not lines:
-        return b""
-    lines.append("")
-    return "\n".join(lines).encode()
+    return body(reading_lines(readings, precision))
