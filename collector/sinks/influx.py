@@ -25,7 +25,8 @@ from collector.errors import SinkError, SpoolError
 from collector.metrics import Metrics
 from collector.reading import Reading
 from collector.sinks.quarantine import quarantine
-from collector.sinks.spool import Pos, Record, Spool, SpoolWrittenError
+from collector.sinks.spool import Record, Spool, SpoolWrittenError
+from collector.sinks.waits import Waits
 from config.influx import InfluxSettings
 from influx.client import InfluxWriter
 from influx.errors import AuthError, InfluxError, Refused, TargetMissing, Unavailable
@@ -80,8 +81,7 @@ class InfluxSink:
         self._linger_task: asyncio.Task[None] | None = None
         self._down_since: float | None = None  # monotonic time of the first failure
         self._down_logged = 0.0
-        self._replay_ranges: list[tuple[Pos, Pos | None]] = []  # appended while down
-        self._start_pos: Pos = (0, 0)
+        self._waits = Waits()  # which undelivered records waited: spooled and replayed
         self._broken: dict[str, str] = {}  # task -> last unexpected error, until it recovers
         self._backlog_points = 0  # points in the spool not yet written or quarantined
 
@@ -97,7 +97,7 @@ class InfluxSink:
         if self.state is not State.NEW:
             raise SinkError(f"sink already {self.state.value}")
         self._spool.open()
-        self._start_pos = self._spool.write_pos  # records before it are from an earlier run
+        self._waits.started(self._spool.write_pos)
         backlog = self._spool.backlog_bytes
         if backlog:
             recovered = self._spool.pending_points()
@@ -231,16 +231,18 @@ class InfluxSink:
             batch = self._pending[:size]
             count = len(batch)
             try:
-                self._spool.append(lines_body(batch), count, self.settings.precision)
-            except SpoolWrittenError as e:  # on disk: it counts as spooled, not again
+                pos = self._spool.append(lines_body(batch), count, self.settings.precision)
+            except SpoolWrittenError as e:  # on disk: it counts as appended, not again
                 self.metrics.inc("spool_errors")
                 log.error("%s", e)
+                pos = e.pos
             except (OSError, SpoolError) as e:
                 self._spool_failed(e)
                 return
             self._backlog_points += count
-            if self._down_since is not None:  # will wait there: count it
-                self.metrics.inc("readings_spooled", count)
+            spooled = self._waits.appended(pos, count, down=self._down_since is not None)
+            if spooled:
+                self.metrics.inc("readings_spooled", spooled)
             self._data.set()
             del self._pending[:count]
         self._pending_since = time.monotonic()
@@ -303,6 +305,7 @@ class InfluxSink:
                     await self._deliver(rec)
                     delivered = True
                 self._spool.ack(rec)
+                self._waits.forget_before(self._spool.committed)
                 rec, delivered = None, False
                 self._gauges()
             except Exception as e:  # CancelledError is not an Exception
@@ -335,10 +338,7 @@ class InfluxSink:
 
     async def _deliver(self, rec: Record) -> None:
         backoff = Backoff(self.settings.retry_initial_s, self.settings.retry_max_s)
-        retried = False
         created = False  # one immediate retry after CREATE DATABASE, then the backoff path
-        # already counted as spooled: appended while InfluxDB was down, or from an earlier run
-        counted = self._is_replay(rec.pos)
         while True:
             t0 = time.monotonic()
             try:
@@ -372,21 +372,11 @@ class InfluxSink:
                 written = rec.count - len(bad)
                 self.metrics.inc("readings_written", written)
                 self._backlog_points -= rec.count
-                if retried or self._is_replay(rec.pos):
+                if self._waits.delivered(rec.pos):
                     self.metrics.inc("readings_replayed", written)
                 self._recovered()
                 return
-            if not retried and not counted:  # in flight when InfluxDB failed: it waits too
-                self.metrics.inc("readings_spooled", rec.count)
-            retried = True
             await asyncio.sleep(delay)
-
-    def _is_replay(self, pos: Pos) -> bool:
-        if pos < self._start_pos:
-            return True
-        committed = self._spool.committed
-        self._replay_ranges = [r for r in self._replay_ranges if r[1] is None or r[1] > committed]
-        return any(a <= pos and (b is None or pos < b) for a, b in self._replay_ranges)
 
     def _failed(self, e: InfluxError, loud: bool) -> None:
         self.metrics.inc("sink_write_failures")
@@ -396,7 +386,7 @@ class InfluxSink:
         if self._down_since is None:
             self._down_since = now
             self._down_logged = now
-            self._replay_ranges.append((self._spool.write_pos, None))
+            self._every_undelivered_waits()
             log.log(logging.ERROR if loud else logging.WARNING,
                     "InfluxDB write failed, spooling to %s and retrying: %s",
                     self.settings.spool_dir, e)
@@ -412,11 +402,16 @@ class InfluxSink:
         log.warning("InfluxDB answers again after %.0f s; replaying %d spooled bytes",
                     time.monotonic() - self._down_since, self._spool.backlog_bytes)
         self._down_since = None
-        if self._replay_ranges and self._replay_ranges[-1][1] is None:
-            start = self._replay_ranges[-1][0]
-            self._replay_ranges[-1] = (start, self._spool.write_pos)
         self.metrics.set_gauge("influx_up", 1)
         self.metrics.set_problem("influx", None)
+
+    def _every_undelivered_waits(self) -> None:
+        """A failure began: whatever is not yet delivered waits for InfluxDB from now on.
+        What is still in memory goes to the spool now, so its wait counts however soon
+        InfluxDB is back (before the linger would have flushed it)."""
+        self.metrics.inc("readings_spooled", self._waits.failure_began())
+        if self._pending and self.state is not State.NEW:
+            self._flush()  # _down_since is set: counted as they are appended
 
     def _on_drop(self, points: int, nbytes: int) -> None:
         self.metrics.inc("readings_dropped", points)
@@ -424,6 +419,7 @@ class InfluxSink:
         self.metrics.set_problem(
             "spool", f"spool over its cap: dropped {points} undelivered points (oldest first)"
         )
+        self._waits.forget_before(self._spool.committed)
 
     def _gauges(self) -> None:
         self.metrics.set_gauge("backlog_points", self._backlog_points)
