@@ -410,7 +410,8 @@ class InfluxSink:
         What is still in memory goes to the spool now, so its wait counts however soon
         InfluxDB is back (before the linger would have flushed it)."""
         self.metrics.inc("readings_spooled", self._waits.failure_began())
-        if self._pending and self.state is not State.NEW:
+        # (closing: close() owns what is still in memory, and may be POSTing it directly)
+        if self._pending and self.state is State.RUNNING:
             self._flush()  # _down_since is set: counted as they are appended
 
     def _on_drop(self, points: int, nbytes: int) -> None:
