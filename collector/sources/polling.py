@@ -82,8 +82,11 @@ class DevicePoller:
         self.on_poll = on_poll
         self.night = night  # None: never sleeps (meters, night_mode: false)
         self.state = DeviceState()
-        # a batching emit makes the reading in its batch: take() may hand it a Deferred
-        self.defers = isinstance(emit, PollBatcher)
+        # a batching emit makes the reading in its batch: take() may hand it a Deferred, and
+        # the batch tells the outcome (_told) instead of this task waiting for it
+        self.batcher = emit if isinstance(emit, PollBatcher) else None
+        self.defers = self.batcher is not None
+        self._told_skip = 0  # slots to skip: a batch said the last reading was not kept
         self.stopping = False  # set by PolledSource.stop(): a lost cancel still ends the loop
 
     async def read(self, due_wall: float | None = None) -> Reading:
@@ -124,6 +127,8 @@ class DevicePoller:
                     self.interval_s), 0.01)))
                 due_wall = self.clock.wall_for(due_ns)
             slot += 1
+            if self._told_skip:
+                skip, self._told_skip = max(skip, self._told_skip), 0
             if skip and self.state.sleeping and not self._dark(due_ns):
                 skip = 0  # dawn: back to the full rate at once
             if skip:
@@ -143,7 +148,13 @@ class DevicePoller:
                 self.state.skipped_slots += behind - slot
                 slot = behind
 
-    async def _poll_slot(self, due_wall: float | None = None) -> int:
+    async def poll_once(self) -> int:
+        """Poll now and return once the reading is kept (raising if a stage or sink refused
+        it): the slots the schedule would skip next (backoff, night). For tests and tools;
+        the schedule itself does not wait for the pipeline."""
+        return await self._poll_slot(wait=True)
+
+    async def _poll_slot(self, due_wall: float | None = None, wait: bool = False) -> int:
         """Poll once; return how many slots to skip (backoff, or night)."""
         st = self.state
         t0 = time.perf_counter()
@@ -162,14 +173,27 @@ class DevicePoller:
         st.last_good_ns = reading.ts_ns
         if self.on_poll:
             self.on_poll(self.device.id, True, time.perf_counter() - t0, reading.ts_ns)
+        if self.batcher is not None and not wait:
+            # back to the schedule at once: the batch tells how the reading fared, in
+            # _told, well before the next slot (its window is a tenth of an interval at most)
+            self.batcher.submit([reading], self._told)
+            return 0
         await self.emit([reading])  # raising: a failed poll too (run() backs off)
+        self._told(None)
+        return 0
+
+    def _told(self, failure: Exception | None) -> None:
+        """The reading of the last poll was kept (``None``), or a stage or sink refused it."""
+        st = self.state
+        if failure is not None:
+            self._told_skip = self._failed(failure)  # the next slots back off
+            return
         if st.consecutive_failures:
             log.info("%s: polled again after %d failed polls", self.device.id,
                      st.consecutive_failures)
         st.consecutive_failures = 0
         st.last_error = None
-        st.polls += 1  # after emitting: a caller that waits for n polls finds n readings
-        return 0
+        st.polls += 1  # once kept: a caller that waits for n polls finds n readings
 
     def _asleep(self, e: SourceError) -> int:
         st = self.state

@@ -95,6 +95,39 @@ async def test_window_zero_puts_each_call_directly() -> None:
     assert put.calls == [["inv-1"], ["inv-2"]]
 
 
+async def test_submitters_do_not_wait_and_each_is_told_of_its_own_readings(caplog) -> None:
+    put = Recorder()
+    batcher = PollBatcher(put, window_s=0.05)
+    told: dict[str, Exception | None] = {}
+
+    def teller(device: str):
+        def tell(failure: Exception | None) -> None:
+            told[device] = failure
+            if device == "inv-0":
+                raise KeyError("a bug in one submitter's bookkeeping")
+        return tell
+
+    for device in ("inv-0", "inv-1", "bad-2", "inv-3"):
+        batcher.submit([reading(device)], teller(device))  # returns at once
+    assert put.calls == [] and told == {}  # nothing went through while the batch gathers
+    await asyncio.sleep(0.2)
+    assert put.kept == ["inv-0", "inv-1", "inv-3"]
+    assert told["inv-0"] is None and told["inv-1"] is None and told["inv-3"] is None
+    assert isinstance(told["bad-2"], RuntimeError)  # the refused one is told why
+    # the first one's bug was logged and the others were still told
+    assert any("fared" in r.getMessage() for r in caplog.records)
+
+
+async def test_after_close_a_submission_goes_on_at_once() -> None:
+    put = Recorder()
+    batcher = PollBatcher(put, window_s=5.0)
+    await batcher.close()
+    told: list[Exception | None] = []
+    batcher.submit([reading("bad-1")], told.append)
+    await asyncio.sleep(0.05)  # not 5 s: a closed batcher does not gather
+    assert put.calls == [["bad-1"]] and isinstance(told[0], RuntimeError)
+
+
 MADE: list[str] = []  # devices whose answers were made into readings, in order
 
 

@@ -57,16 +57,16 @@ async def test_silent_inverter_at_night_sleeps_meter_does_not(
         await s.start()
     try:
         fleet.step(clock.sim_start_ns)
-        assert await inv._poll_slot() == 5  # skip 5 slots: every 6th is polled
+        assert await inv.poll_once() == 5  # skip 5 slots: every 6th is polled
         assert inv.state.sleeping and inv.state.failures == 0 and inv.state.night_polls == 1
         assert _quiet(caplog) == []  # debug only: nothing an operator is paged for
-        assert await meter._poll_slot() == 0  # a meter has no night: it failed
+        assert await meter.poll_once() == 0  # a meter has no night: it failed
         assert meter.state.failures == 1 and not meter.state.sleeping
         assert any("meter" in m for m in _quiet(caplog))
         # 07:00: the sun is up and the inverter answers again
         fleet.step(clock.sim_start_ns + 8 * 3600 * 10**9)
         inv.clock = Clock(clock.sim_start_ns + 8 * 3600 * 10**9, 1.0, time.time())
-        assert await inv._poll_slot() == 0
+        assert await inv.poll_once() == 0
         assert not inv.state.sleeping and inv.state.failures == 0
     finally:
         await bounded(collector.stop(), 20, "collector.stop()")

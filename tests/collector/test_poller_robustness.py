@@ -108,3 +108,37 @@ async def test_a_repeating_bug_backs_off_and_logs_its_traceback_once(
     tracebacks = [r for r in caplog.records if r.exc_info and r.name.startswith("collector")
                   and "p1-inv" in r.getMessage()]
     assert len(tracebacks) == 1, [r.getMessage() for r in tracebacks]
+
+
+async def test_a_poll_does_not_wait_for_its_batch_and_is_told_how_it_fared(
+    tmp_path: Path,
+) -> None:
+    """The schedule hands a reading to its batch and goes on; the batch tells the poller
+    whether the reading was kept, and only then does the poll count (or fail)."""
+    cfg = load_config(small_fleet_config(tmp_path, "http://127.0.0.1:9", "unused",
+                                         inverters=1, poll_s=60))
+    clock = Clock.starting(cfg.simulator.start, cfg.simulator.speed)
+    gate = asyncio.Event()
+    refuse = True
+
+    async def slow_deliver(readings: Sequence[Reading]) -> None:
+        await gate.wait()  # a sink that takes its time
+        if refuse:
+            raise RuntimeError("refused by the sink")
+
+    async with Fleet(cfg, clock):
+        collector = Collector(cfg, [CallbackSink(slow_deliver)], clock)  # not started
+        inv = next(p for p in collector.pollers if p.device.id == "p1-inv")
+        try:
+            assert await asyncio.wait_for(inv._poll_slot(), 10) == 0  # while the sink holds it
+            assert inv.state.polls == 0 and inv.state.failures == 0
+            gate.set()
+            await wait_until(lambda: inv.state.failures == 1, 10, "the refusal told")
+            assert inv.state.polls == 0 and "refused by the sink" in (inv.state.last_error or "")
+            refuse = False
+            await asyncio.wait_for(inv._poll_slot(), 10)
+            await wait_until(lambda: inv.state.polls == 1, 10, "the kept reading told")
+            assert inv.state.consecutive_failures == 0 and inv.state.last_error is None
+        finally:
+            gate.set()
+            await asyncio.wait_for(collector.stop(), 10)

@@ -99,20 +99,20 @@ async def test_counter_reset_is_caught_by_the_counter_guard() -> None:
                     "until": 240})
     async with rig(cfg) as r:
         poller = r.pollers["inv-01"]
-        await poller._poll_slot()
+        await poller.poll_once()
         good = r.delivered[-1].good("e_total_kwh")
         assert good is not None and good > 1000
         r.at(3)
         raw = await r.read("inv-01")
         assert raw.good("e_total_kwh") == 5.0
-        await poller._poll_slot()
+        await poller.poll_once()
         bad = r.delivered[-1]
         assert bad.quality_of("e_total_kwh") is Quality.INVALID
         assert bad.fields["e_total_kwh"] is None
         assert [e.kind for e in r.collector.counters.events_of("inv-01")] == ["reset"]
         assert r.collector.counters.event_counts["inv-01"] == 1
         r.at(5)
-        await poller._poll_slot()
+        await poller.poll_once()
         assert r.delivered[-1].good("e_total_kwh") >= good  # type: ignore[operator]
 
 
@@ -122,13 +122,13 @@ async def test_counter_reset_to_the_default_zero_reads_near_zero_and_recovers() 
     cfg = cfg_with({"device": "inv-01", "kind": "counter_reset", "from": 120, "until": 240})
     async with rig(cfg) as r:
         poller = r.pollers["inv-01"]
-        await poller._poll_slot()
+        await poller.poll_once()
         good = r.delivered[-1].good("e_total_kwh")
         assert good is not None and good > 1000
         r.at(3)
         reset = (await r.read("inv-01")).good("e_total_kwh")
         assert reset is not None and 0 < reset <= 0.01
-        await poller._poll_slot()
+        await poller.poll_once()
         assert r.delivered[-1].quality_of("e_total_kwh") is Quality.INVALID
         assert [e.kind for e in r.collector.counters.events_of("inv-01")] == ["reset"]
         r.at(5)  # the window is over: the true count again, at its usual resolution

@@ -54,7 +54,7 @@ class Rig:
     async def poll(self, meter: str) -> Reading:
         """One scheduled poll's worth: read, then the pipeline (counter guard), as delivered."""
         before = len(self.delivered)
-        skip = await self.poller(meter)._poll_slot()
+        skip = await self.poller(meter).poll_once()
         assert skip == 0, self.poller(meter).state.last_error
         assert len(self.delivered) == before + 1
         return self.delivered[-1]
@@ -129,7 +129,7 @@ async def test_silence_fails_the_poll_and_backs_off_while_the_neighbour_reads() 
     async with rig(faults=[{"device": "gk-1", "kind": "no_answer"}]) as r:
         with pytest.raises(DeviceTimeout, match="meter 000012345678 at gateway rs485"):
             await r.poller("gk-1").read()
-        skips = [await r.poller("gk-1")._poll_slot() for _ in range(3)]
+        skips = [await r.poller("gk-1").poll_once() for _ in range(3)]
         assert skips == [0, 1, 3]  # polled at slots 1, 2, 4, 8: backoff
         assert r.poller("gk-1").state.consecutive_failures == 3
         assert (await r.poll("gk-2")).good("e_export_kwh") is not None
