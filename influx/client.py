@@ -5,6 +5,8 @@ Both clients are built from one ``InfluxSettings`` (the config's ``influxdb:`` s
 - ``InfluxClient`` (sync): InfluxQL queries, writes and CREATE DATABASE, for the allocator, the
   local servers' helpers and the tests;
 - ``InfluxWriter`` (async): the collector's sink; ``write`` isolates the lines a 400 is about.
+  Its POSTs go through ``influx.http11`` (a lean HTTP/1.1 client: httpx cost 2.1 ms of CPU a
+  POST, that 0.12 ms), unless the environment names a proxy for the server.
 
 What is sent where:
 
@@ -30,9 +32,11 @@ point with the same measurement, tag set and timestamp overwrites itself.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import logging
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -49,6 +53,7 @@ from influx.errors import (
     TargetMissing,
     Unavailable,
 )
+from influx.http11 import Answer, Http11Pool, HttpError
 from influx.influxql import quote_ident, redact
 
 log = logging.getLogger(__name__)
@@ -112,7 +117,7 @@ def _unreachable(base: str, e: httpx.HTTPError) -> Unavailable:
     return Unavailable(f"InfluxDB at {base} unreachable: {e!r}")
 
 
-def _answer_error(base: str, r: httpx.Response) -> InfluxError | None:
+def _answer_error(base: str, r: httpx.Response | Answer) -> InfluxError | None:
     """None for a 2xx answer, else the error that says what the caller can do."""
     code = r.status_code
     if 200 <= code < 300:
@@ -131,7 +136,7 @@ def _answer_error(base: str, r: httpx.Response) -> InfluxError | None:
     retry_after = None
     if code in (429, 503):
         try:
-            retry_after = float(r.headers.get("Retry-After", ""))
+            retry_after = float(r.headers.get("retry-after", ""))
         except ValueError:
             retry_after = None
     return Unavailable(f"InfluxDB at {base} answered {code}: {reason}", retry_after)
@@ -174,7 +179,7 @@ def is_about_lines(reason: str) -> bool:
     return any(p in low for p in LINE_LEVEL_REASONS)
 
 
-def _reason(r: httpx.Response) -> str:
+def _reason(r: httpx.Response | Answer) -> str:
     try:
         err = r.json().get("error") or r.json().get("message")
         if err:
@@ -267,6 +272,27 @@ class InfluxClient:
 
 
 # ---- async (the collector's sink) ----------------------------------------------------------
+def _proxied(base: str) -> bool:
+    """Whether httpx, reading the environment, would reach ``base`` through a proxy."""
+    url = httpx.URL(base)
+    proxies = urllib.request.getproxies()
+    return bool(proxies.get(url.scheme) or proxies.get("all")) and not \
+        urllib.request.proxy_bypass(url.host)
+
+
+def _basic(auth: tuple[str, str] | None) -> dict[str, str]:
+    if auth is None:
+        return {}
+    pair = f"{auth[0]}:{auth[1]}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+
+
+def _target(url: str, params: dict[str, str]) -> str:
+    """The path and query of a write, as httpx would have sent them."""
+    u = httpx.URL(url, params=params)
+    return u.raw_path.decode("ascii")
+
+
 class InfluxWriter:
     def __init__(self, settings: InfluxSettings) -> None:
         self.settings = settings
@@ -277,9 +303,15 @@ class InfluxWriter:
         limits = httpx.Limits(max_connections=settings.max_inflight + 1)
         self._client = httpx.AsyncClient(headers=ep.headers, auth=ep.auth, limits=limits,
                                          timeout=ep.timeout)
+        self._lean = None if _proxied(ep.base) else Http11Pool(
+            ep.base, {**ep.headers, **_basic(ep.auth), **ep.write_headers}, ep.timeout,
+            settings.max_inflight + 1)
+        self._targets: dict[tuple[str, ...], str] = {}  # the write's path and query
 
     async def aclose(self) -> None:
         await self._client.aclose()
+        if self._lean is not None:
+            await self._lean.aclose()
 
     async def create_database(self) -> bool:
         """CREATE DATABASE on a 1.x server; False when it could not be done now."""
@@ -304,11 +336,22 @@ class InfluxWriter:
         if self.settings.gzip:
             body = gzip.compress(body, compresslevel=1)
         params = {**self._params, "precision": _precision(self.settings, precision)}
-        try:
-            r = await self._client.post(self.url, params=params, content=body,
-                                        headers=self._ep.write_headers)
-        except httpx.HTTPError as e:
-            raise _unreachable(self.base, e) from e
+        r: httpx.Response | Answer
+        if self._lean is not None:
+            key = (precision, *self._params.items())
+            target = self._targets.get(key)
+            if target is None:
+                target = self._targets[key] = _target(self.url, params)
+            try:
+                r = await self._lean.post(target, body)
+            except HttpError as e:
+                raise Unavailable(f"InfluxDB at {self.base} unreachable: {e}") from e
+        else:
+            try:
+                r = await self._client.post(self.url, params=params, content=body,
+                                            headers=self._ep.write_headers)
+            except httpx.HTTPError as e:
+                raise _unreachable(self.base, e) from e
         error = _answer_error(self.base, r)
         if error is not None:
             raise error
