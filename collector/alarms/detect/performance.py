@@ -85,7 +85,10 @@ def values_of(names: Sequence[str]) -> Values:
     field that is missing raises KeyError)."""
     if len(names) > 1:
         return itemgetter(*names)
-    return lambda fields: tuple(fields[f] for f in names)
+    if names:  # itemgetter of one name returns the value, not a tuple of it
+        name = names[0]
+        return lambda fields: (fields[name],)
+    return lambda fields: ()  # every string in use: called on each reading, so no generator
 
 
 class _Strings:
