@@ -12,13 +12,15 @@ callback, goes back to its schedule, and is told by the batch how they fared (``
 sink accepted them; else the exception). So a poll still counts only once its reading is kept,
 and a failure is still that device's failed poll, without the poller's task waking once more
 per poll only to learn that (such a wake took 29 us of CPU at 100 devices a second, timed
-callback by callback, where every wake finds cold caches). ``await batcher(readings)`` is the same for a caller that prefers
-to wait: it returns once they are kept and raises if they were not. A batch that fails is put
-again reading by reading, so one reading's trouble costs only its own poll, not its batch's.
-A reading put twice that way is harmless where it went through before: the counter guard takes
-a reading equal to its reference as no change, and InfluxDB keeps one point per series and
-time.
-The window only delays when a reading reaches the stages, never when a device is polled.
+callback by callback, where every wake finds cold caches). ``await batcher(readings)`` is the
+same for a caller that prefers to wait: it returns once they are kept and raises if they were
+not.
+
+A batch that fails is put again reading by reading, so one reading's trouble costs only its
+own poll, not its batch's. A reading put twice that way is harmless where it went through
+before: the counter guard takes a reading equal to its reference as no change, and InfluxDB
+keeps one point per series and time. The window only delays when a reading reaches the
+stages, never when a device is polled.
 
 A Modbus poll is decoded in its batch too: its poller hands over the answers (a ``Deferred``)
 and the batch makes the readings from them just before the stages run. Decoding fifty polls in
