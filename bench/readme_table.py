@@ -39,6 +39,14 @@ def render() -> str:
         f"| line protocol encoding (one core) | {sink['encode_points_per_s']:,} points/s | — | "
         f"— | — |",
     ]
+    for post in _load("http_post.json")["rows"]:
+        n = post["readings"]
+        rows.append(
+            f"| the sink's POST of {n} reading{'s' if n > 1 else ''} "
+            f"({post['body_bytes']:,} bytes): CPU time | "
+            f"{post['http11_cpu_ms_per_post']:.2f} ms (`influx/http11.py`) | "
+            f"httpx {post['httpx_cpu_ms_per_post']:.2f} ms | "
+            f"{post['httpx_vs_http11']:.1f}× less | — |")
     mqtt = _load("mqtt.json")
     centre, edge = mqtt["centre"], mqtt["edge"]
     rows += [
