@@ -5,8 +5,8 @@ Both clients are built from one ``InfluxSettings`` (the config's ``influxdb:`` s
 - ``InfluxClient`` (sync): InfluxQL queries, writes and CREATE DATABASE, for the allocator, the
   local servers' helpers and the tests;
 - ``InfluxWriter`` (async): the collector's sink; ``write`` isolates the lines a 400 is about.
-  Its POSTs go through ``influx.http11`` (a lean HTTP/1.1 client: httpx cost 2.1 ms of CPU a
-  POST, that 0.12 ms), unless the environment names a proxy for the server.
+  Its POSTs go through ``influx.http11`` (a lean HTTP/1.1 client, several times cheaper per
+  POST than httpx: ``bench/http_post.py``), unless the environment names a proxy for the server.
 
 What is sent where:
 
@@ -112,7 +112,7 @@ def _precision(settings: InfluxSettings, precision: str) -> str:
 
 
 # ---- mapping: the only place httpx exceptions and HTTP answers become errors ----------------
-def _unreachable(base: str, e: httpx.HTTPError) -> Unavailable:
+def _unreachable(base: str, e: httpx.HTTPError | HttpError) -> Unavailable:
     # connect, read, timeout, protocol: all "try later"; the repr names the kind of failure
     return Unavailable(f"InfluxDB at {base} unreachable: {e!r}")
 
@@ -335,26 +335,25 @@ class InfluxWriter:
             return
         if self.settings.gzip:
             body = gzip.compress(body, compresslevel=1)
-        params = {**self._params, "precision": _precision(self.settings, precision)}
         r: httpx.Response | Answer
-        if self._lean is not None:
-            key = (precision, *self._params.items())
-            target = self._targets.get(key)
-            if target is None:
-                target = self._targets[key] = _target(self.url, params)
-            try:
+        try:
+            if self._lean is not None:
+                key = (precision, *self._params.items())
+                target = self._targets.get(key)
+                if target is None:
+                    target = self._targets[key] = _target(self.url, self._write_params(precision))
                 r = await self._lean.post(target, body)
-            except HttpError as e:
-                raise Unavailable(f"InfluxDB at {self.base} unreachable: {e}") from e
-        else:
-            try:
-                r = await self._client.post(self.url, params=params, content=body,
-                                            headers=self._ep.write_headers)
-            except httpx.HTTPError as e:
-                raise _unreachable(self.base, e) from e
+            else:
+                r = await self._client.post(self.url, params=self._write_params(precision),
+                                            content=body, headers=self._ep.write_headers)
+        except (HttpError, httpx.HTTPError) as e:
+            raise _unreachable(self.base, e) from e
         error = _answer_error(self.base, r)
         if error is not None:
             raise error
+
+    def _write_params(self, precision: str) -> dict[str, str]:
+        return {**self._params, "precision": _precision(self.settings, precision)}
 
     async def write(self, body: bytes, precision: str) -> list[BadLine]:
         """POST ``body``; return the lines InfluxDB refused (all others are stored).

@@ -85,7 +85,6 @@ class DevicePoller:
         # a batching emit makes the reading in its batch: take() may hand it a Deferred, and
         # the batch tells the outcome (_told) instead of this task waiting for it
         self.batcher = emit if isinstance(emit, PollBatcher) else None
-        self.defers = self.batcher is not None
         self._told_skip = 0  # slots to skip: a batch said the last reading was not kept
         self.stopping = False  # set by PolledSource.stop(): a lost cancel still ends the loop
 
@@ -94,7 +93,7 @@ class DevicePoller:
         raise NotImplementedError
 
     async def take(self, due_wall: float | None = None) -> Reading | Deferred:
-        """What one poll hands to ``emit``: the reading, or, where ``self.defers``, what the
+        """What one poll hands to ``emit``: the reading, or, where ``self.batcher`` is set, what the
         batch makes it from (a protocol whose decoding is worth batching overrides this)."""
         return await self.read(due_wall)
 

@@ -42,7 +42,7 @@ class ModbusPoller(DevicePoller):
             self.note_late(due_wall)
             blocks = await conn.read_blocks(self.device.unit_id, self.decoder.reads)
         answers = Answers(self, self.decoder, blocks, self.clock.now_ns())
-        return answers if self.defers else answers.reading()
+        return answers if self.batcher is not None else answers.reading()
 
 
 class Answers:
