@@ -88,6 +88,16 @@ def render() -> str:
     rows.append(
         f"| alarm timer, one tick over {alarms['devices']:,} devices | "
         f"{alarms['tick_ms']:.1f} ms | — | — | — |")
+    window = _load("batch_window.json")
+    old_s, new_s = (f"w{w:g}" for w in window["windows_s"])
+    sizes = " / ".join(f"{r['devices']:,}" for r in window["rows"])
+    rows.append(
+        f"| collector, {sizes} devices every second: CPU per poll with a poll batch window of "
+        f"{window['windows_s'][1] * 1000:.0f} ms (alternated rounds) | "
+        + " / ".join(f"{r[new_s]['cpu_per_poll_us']:.0f} µs" for r in window["rows"])
+        + f" | window {window['windows_s'][0] * 1000:.0f} ms: "
+        + " / ".join(f"{r[old_s]['cpu_per_poll_us']:.0f} µs" for r in window["rows"])
+        + " | " + " / ".join(f"{r['new_vs_old']:.2f}" for r in window["rows"]) + " | — |")
     rows += _collector_rows(_load("collector.json"))
     return "\n".join([BEGIN, *rows, END])
 

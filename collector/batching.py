@@ -3,9 +3,17 @@
 At a thousand polls a second, running the stages and the sink for each reading on its own
 interleaves them with the event loop's own work on every poll, and the interpreter keeps
 fetching the same code back into the processor's caches. Gathering what the pollers read in a
-short window (``collector.batch_window_s``, 50 ms by default) and passing it on in one call
-cost 7 % less CPU per poll in ``bench/collector.py``'s fleet (eight runs alternated, 1,000
-devices every second: 477 against 513 us).
+short window and passing it on in one call cost 7 % less CPU per poll in
+``bench/collector.py``'s fleet (eight runs alternated, 1,000 devices every second: 477 against
+513 us, with a 50 ms window).
+
+Much of a batch's cost is fixed: its task wakes to caches the loop's socket work has evicted,
+and its first reading fetches the decoder, stages and line writer back. So the window
+(``collector.batch_window_s``) is 250 ms by default, at most a quarter of the shortest poll
+interval: against 50 ms it cost 9 % less CPU per poll at 100 devices every second and 4 % less
+at 1,000 (``bench/batch_window.py``). The price is small: a reading reaches the alarms and the
+sinks up to a quarter of a second later (the InfluxDB sink lingers up to a second anyway), and
+a longer batch holds the loop longer (poll lateness p99 at 1,000 devices: 27 ms, not 8).
 
 A poller does not wait for its batch: it hands its readings over with ``submit`` and a
 callback, goes back to its schedule, and is told by the batch how they fared (``None``: every

@@ -62,9 +62,9 @@ def poll_intervals_s(config: Config) -> list[float]:
 
 
 def batch_window_s(configured_s: float, intervals_real_s: list[float]) -> float:
-    """The configured window, at most a tenth of the shortest poll interval in real seconds
-    (a simulated clock runs fast: at 1,440x, 50 ms would be more than a simulated minute)."""
-    return min(configured_s, min(intervals_real_s, default=math.inf) / 10)
+    """The configured window, at most a quarter of the shortest poll interval in real seconds
+    (a simulated clock runs fast: at 1,440x, 250 ms would be six simulated minutes)."""
+    return min(configured_s, min(intervals_real_s, default=math.inf) / 4)
 
 
 def build_stages(config: Config, registry: ProfileRegistry,

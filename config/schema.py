@@ -267,9 +267,9 @@ class CollectorSettings(Strict):
         10, ge=1, le=1000, description="an asleep inverter is polled every this many intervals",
     )
     batch_window_s: float = Field(
-        0.05, ge=0, le=1,
+        0.25, ge=0, le=1,
         description="polled readings are gathered this long, then put through the stages and "
-                    "sinks together (at most a tenth of the shortest poll interval); 0: one "
+                    "sinks together (at most a quarter of the shortest poll interval); 0: one "
                     "by one",
     )
     shard: str | None = Field(

@@ -174,7 +174,7 @@ class DevicePoller:
             self.on_poll(self.device.id, True, time.perf_counter() - t0, reading.ts_ns)
         if self.batcher is not None and not wait:
             # back to the schedule at once: the batch tells how the reading fared, in
-            # _told, well before the next slot (its window is a tenth of an interval at most)
+            # _told, well before the next slot (its window is a quarter of an interval at most)
             self.batcher.submit([reading], self._told)
             return 0
         await self.emit([reading])  # raising: a failed poll too (run() backs off)
