@@ -13,7 +13,7 @@ from collector.shard import parse_shard
 from config.errors import ConfigError
 from config.loader import load_config
 from config.schema import Config
-from pvrelief.logs import LogFormat, setup_logging
+from pvrelief.logs import LOG_FORMAT_HELP, log_format_option, setup_logging
 from pvrelief.runtime import run_collector, run_simulator
 from timebase.clock import Clock
 
@@ -25,15 +25,6 @@ def load_or_exit(path: Path) -> Config:
         for problem in e.problems:
             typer.echo(problem, err=True)
         raise typer.Exit(2) from None
-
-
-LOG_FORMAT_HELP = "text (human-readable) or json (one object per line, for log pipelines)"
-
-
-def _log_format(text: str) -> LogFormat:
-    if text not in ("text", "json"):
-        raise typer.BadParameter(f"{text!r}: text or json", param_hint="--log-format")
-    return "json" if text == "json" else "text"
 
 
 def register(app: typer.Typer) -> None:
@@ -51,7 +42,7 @@ def register(app: typer.Typer) -> None:
         verbose: bool = typer.Option(False, "--verbose", "-v"),
     ) -> None:
         """Poll every configured device and write readings to InfluxDB until SIGTERM."""
-        setup_logging(verbose, _log_format(log_format))
+        setup_logging(verbose, log_format_option(log_format))
         cfg = load_or_exit(config)
         if shard is not None:
             try:
@@ -76,7 +67,7 @@ def register(app: typer.Typer) -> None:
         verbose: bool = typer.Option(False, "--verbose", "-v"),
     ) -> None:
         """Serve the configured devices as Modbus TCP servers with simulated physics."""
-        setup_logging(verbose, _log_format(log_format))
+        setup_logging(verbose, log_format_option(log_format))
         cfg = load_or_exit(config)
         sim = cfg.simulator
         begin = start or sim.start

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import typer
 
+from pvrelief.logs import LOG_FORMAT_HELP, log_format_option, setup_logging
+
 users = typer.Typer(help="Accounts of the web page (stored in the state database).",
                     no_args_is_help=True)
 
@@ -108,11 +110,14 @@ def register(app: typer.Typer) -> None:
         port: int | None = typer.Option(None, "--port", help="default: web.port (8080)"),
         sim_clock: Path | None = typer.Option(
             None, "--sim-clock", help="the simulator's clock file (demo and tests)"),
+        log_format: str = typer.Option("text", help=LOG_FORMAT_HELP),
     ) -> None:
         """Serve the web page for technicians and finance staff (behind a TLS proxy)."""
         from config.errors import ConfigError
         from web.server import serve
 
+        # uvicorn's own records (start-up, one per request) go through these handlers too
+        setup_logging(False, log_format_option(log_format))
         try:
             serve(config, host, port, sim_clock)
         except ConfigError as e:

@@ -12,8 +12,11 @@ import logging
 from datetime import UTC, datetime
 from typing import Literal
 
+import typer
+
 LogFormat = Literal["text", "json"]
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LOG_FORMAT_HELP = "text (human-readable) or json (one object per line, for log pipelines)"
 
 
 class JsonFormatter(logging.Formatter):
@@ -27,6 +30,13 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
         return json.dumps(out, ensure_ascii=False)
+
+
+def log_format_option(text: str) -> LogFormat:
+    """``--log-format``'s value, checked."""
+    if text not in ("text", "json"):
+        raise typer.BadParameter(f"{text!r}: text or json", param_hint="--log-format")
+    return "json" if text == "json" else "text"
 
 
 def setup_logging(verbose: bool, log_format: LogFormat = "text") -> None:

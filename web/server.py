@@ -23,4 +23,7 @@ def serve(config_path: Path, host: str | None = None, port: int | None = None,
     app = create_app(build_site(config, clock))
     uvicorn.run(app, host=host or config.web.host, port=port or config.web.port,
                 proxy_headers=True, forwarded_allow_ips="127.0.0.1", server_header=False,
-                date_header=True, log_level=log_level, access_log=True)
+                date_header=True, log_level=log_level, access_log=True,
+                # logging is set up by the caller (``pvrelief web --log-format``): uvicorn's
+                # records go to its handlers, in its format, not to uvicorn's own
+                log_config=None)

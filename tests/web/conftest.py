@@ -62,18 +62,20 @@ def site(influxdb: InfluxServer, tmp_path_factory: pytest.TempPathFactory) -> Si
 class WebProcess:
     """``pvrelief web`` as a child process: started, answering, stopped with SIGTERM."""
 
-    def __init__(self, site: SiteFiles) -> None:
-        self.site = site
-        self.base = f"http://127.0.0.1:{site.port}"
-        self.log = site.folder / "web.log"
+    def __init__(self, site: SiteFiles, *options: str, port: int | None = None,
+                 log_name: str = "web.log") -> None:
+        self.site, self.options = site, options
+        self.port = port or site.port
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = site.folder / log_name
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> WebProcess:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "pvrelief", "web", "--config", str(self.site.config),
-                 "--sim-clock", str(self.site.clock)], cwd=ROOT, stdout=out,
-                stderr=subprocess.STDOUT)
+                 "--sim-clock", str(self.site.clock), "--port", str(self.port),
+                 *self.options], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         wait_until_sync(self._answers, 60, f"pvrelief web answering on {self.base} "
                                            f"(log: {self.log})")
         return self

@@ -4,10 +4,12 @@ Plants page's figures against InfluxDB, and English on request."""
 
 from __future__ import annotations
 
+import json
 import re
 
 from influx import names
 from influx.client import InfluxClient
+from localsite.servers import free_port
 from tests.web import fleet
 from tests.web.browser_helpers import DESKTOP, PHONE, login, visit
 from tests.web.conftest import SiteFiles, WebProcess, screenshot_dir
@@ -122,3 +124,26 @@ def test_headers_cookies_health_and_metrics(web: WebProcess) -> None:
     for path in ("/healthz", "/metrics"):
         assert httpx.get(web.base + path, headers={"X-Forwarded-For": "203.0.113.9"}
                          ).status_code == 404
+
+
+def test_the_log_is_text_by_default_and_json_lines_on_request(site: SiteFiles,
+                                                             web: WebProcess) -> None:
+    import httpx
+
+    assert httpx.get(web.base + "/healthz").status_code == 200
+    text = web.log.read_text()
+    # our format, not uvicorn's own: time, level, logger, message
+    assert re.search(r"^\S+ \S+ INFO uvicorn\.access: .*\"GET /healthz HTTP/1\.1\" 200",
+                     text, re.MULTILINE), text[-2000:]
+    server = WebProcess(site, "--log-format", "json", port=free_port(),
+                        log_name="web-json.log").start()
+    try:
+        assert httpx.get(server.base + "/login").status_code == 200
+    finally:
+        server.stop()
+    records = [json.loads(line) for line in server.log.read_text().splitlines() if line]
+    assert all(set(r) >= {"ts", "level", "logger", "msg"} for r in records), records
+    assert any(r["logger"] == "uvicorn.error" and "startup complete" in r["msg"]
+               for r in records), records
+    assert any(r["logger"] == "uvicorn.access" and '"GET /login HTTP/1.1" 200' in r["msg"]
+               for r in records), records
