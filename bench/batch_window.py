@@ -22,6 +22,7 @@ from typing import Any
 
 from bench._fleet import fleet_data, write_yaml
 from bench.collector import run_client, start_servers, stop_servers
+from collector.batching import MAX_BATCH
 from localsite.servers import InfluxServer
 
 RESULTS = Path(__file__).parent / "results" / "batch_window.json"
@@ -73,7 +74,7 @@ def main() -> None:
         tmp = Path(name)
         with InfluxServer(tmp / "influx") as influx:
             rows = [_row(tmp, influx.url, n, d, rounds) for n, d, rounds in SIZES]
-    result = {"windows_s": list(WINDOWS_S), "rows": rows,
+    result = {"windows_s": list(WINDOWS_S), "max_batch_readings": MAX_BATCH, "rows": rows,
               "load_average_after": [round(x, 2) for x in os.getloadavg()],
               "cpus": os.cpu_count(), "wall_s": round(time.perf_counter() - t, 1)}
     RESULTS.parent.mkdir(exist_ok=True)

@@ -10,10 +10,12 @@ short window and passing it on in one call cost 7 % less CPU per poll in
 Much of a batch's cost is fixed: its task wakes to caches the loop's socket work has evicted,
 and its first reading fetches the decoder, stages and line writer back. So the window
 (``collector.batch_window_s``) is 250 ms by default, at most a quarter of the shortest poll
-interval: against 50 ms it cost 9 % less CPU per poll at 100 devices every second and 4 % less
-at 1,000 (``bench/batch_window.py``). The price is small: a reading reaches the alarms and the
-sinks up to a quarter of a second later (the InfluxDB sink lingers up to a second anyway), and
-a longer batch holds the loop longer (poll lateness p99 at 1,000 devices: 27 ms, not 8).
+interval, and a batch of ``MAX_BATCH`` readings goes at once: a small fleet's batches grow (25
+readings instead of 5 at 100 devices a second: 8 % less CPU per poll), a large fleet's stay as
+they were (at 1,000 devices a second a batch goes every 100 ms instead of 50: no difference
+beyond the noise; ``bench/batch_window.py``). The price is small: a reading reaches the alarms
+and the sinks up to a quarter of a second later (the InfluxDB sink lingers up to a second
+anyway), and poll lateness p99 at 1,000 devices was 18 ms at worst instead of 11.
 
 A poller does not wait for its batch: it hands its readings over with ``submit`` and a
 callback, goes back to its schedule, and is told by the batch how they fared (``None``: every
@@ -49,7 +51,14 @@ from collector.sources.base import Emit
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 1000  # readings: a batch this large goes at once, whatever its window
+# readings: a batch this large goes at once, whatever its window. It bounds what a busy
+# collector holds between polls: with 500-reading batches (20,000 devices every 10 s, a 250 ms
+# window) the readings waiting in a batch outlived the young-generation threshold
+# (collector/gcpolicy.py), 64 young and 3 older collections in 20 s stalled the loop for up to
+# 0.3 s, and poll lateness p99 grew from 23 ms to over 3 s (bench/results/collector.json of
+# commit baf10f6). A hundred
+# keeps the window's gain where it counts, at small fleets, and large fleets as they were.
+MAX_BATCH = 100
 
 
 class Deferred(Protocol):
