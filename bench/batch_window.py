@@ -41,7 +41,7 @@ def _row(tmp: Path, influx_url: str, n: int, duration_s: float, rounds: int) -> 
             for window in WINDOWS_S if k % 2 == 0 else WINDOWS_S[::-1]:
                 data = json.loads(json.dumps(base))
                 data["influxdb"]["spool_dir"] = str(tmp / f"spool-{n}-{k}-{window}")
-                data["collector"] = {**data.get("collector", {}), "batch_window_s": window}
+                data["collector"]["batch_window_s"] = window
                 config = write_yaml(tmp / f"window-{n}-{k}-{window}.yaml", data)
                 run = run_client("collector", config, 2 * INTERVAL_S + 2.0, duration_s)
                 runs.append({"round": k, "window_s": window, **{key: run[key] for key in (
@@ -57,14 +57,12 @@ def _row(tmp: Path, influx_url: str, n: int, duration_s: float, rounds: int) -> 
             "cpu_per_poll_us": round(statistics.fmean(r["cpu_per_poll_us"] for r in mine), 1),
             "worst_made_share": min(r["made_share"] for r in mine),
             "late_p99_ms_max": max(r["late_p99_ms"] for r in mine)}
-    old, new = (row[f"w{w:g}"]["cpu_per_poll_us"] for w in WINDOWS_S)
-    row["new_vs_old"] = round(new / old, 3)
+    old, new = WINDOWS_S
+    row["new_vs_old"] = round(row[f"w{new:g}"]["cpu_per_poll_us"] /
+                              row[f"w{old:g}"]["cpu_per_poll_us"], 3)
     # each round's own ratio: the machine's drift between rounds cancels out of it
-    paired = [next(r["cpu_per_poll_us"] for r in runs if r["round"] == k and
-                   r["window_s"] == WINDOWS_S[1]) /
-              next(r["cpu_per_poll_us"] for r in runs if r["round"] == k and
-                   r["window_s"] == WINDOWS_S[0]) for k in range(rounds)]
-    row["new_vs_old_by_round"] = [round(x, 3) for x in paired]
+    cpu = {(r["round"], r["window_s"]): r["cpu_per_poll_us"] for r in runs}
+    row["new_vs_old_by_round"] = [round(cpu[k, new] / cpu[k, old], 3) for k in range(rounds)]
     return row
 
 
