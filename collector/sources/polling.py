@@ -1,4 +1,4 @@
-"""Polled sources: one task per device on a drift-free schedule, whatever the protocol.
+"""Polled sources: each device on a drift-free schedule, whatever the protocol.
 
 The schedule is k * interval (+ this device's jitter) on the collector's clock, so a slow poll
 delays only itself and never shifts the ones after it. A failing device backs off
@@ -26,6 +26,7 @@ from collector.errors import SourceError
 from collector.night import is_night
 from collector.reading import Reading
 from collector.sources.base import Emit
+from collector.sources.walk import ConnectionWalk
 from config.schema import Device, Plant
 from timebase.clock import Clock
 
@@ -86,7 +87,8 @@ class DevicePoller:
         # the batch tells the outcome (_told) instead of this task waiting for it
         self.batcher = emit if isinstance(emit, PollBatcher) else None
         self._told_skip = 0  # slots to skip: a batch said the last reading was not kept
-        self.stopping = False  # set by PolledSource.stop(): a lost cancel still ends the loop
+        self._slot = 0  # the next slot (first_due_ns starts the count)
+        self._skip = 0  # slots still to skip: backoff, night
 
     async def read(self, due_wall: float | None = None) -> Reading:
         """One reading from the device; SourceError when it cannot be had."""
@@ -111,41 +113,55 @@ class DevicePoller:
         n = self.night
         return n is not None and is_night(n.latitude, n.longitude, t_ns, n.below_deg)
 
-    async def run(self) -> None:
-        interval_ns = int(self.interval_s * 1e9)
-        now = self.clock.now_ns()
-        slot = math.ceil((now - self.offset_ns) / interval_ns)
-        skip = 0
-        while not self.stopping:
-            due_ns = slot * interval_ns + self.offset_ns
-            due_wall = self.clock.wall_for(due_ns)
-            # sleep at most one interval at a time: should the wall clock step back (NTP),
-            # the wait is measured again instead of sleeping through the gap
-            while (wait := due_wall - time.time()) > 0:
-                await asyncio.sleep(min(wait, max(self.clock.real_seconds(
-                    self.interval_s), 0.01)))
-                due_wall = self.clock.wall_for(due_ns)
-            slot += 1
-            if self._told_skip:
-                skip, self._told_skip = max(skip, self._told_skip), 0
-            if skip and self.state.sleeping and not self._dark(due_ns):
-                skip = 0  # dawn: back to the full rate at once
-            if skip:
-                skip -= 1
-                self.state.skipped_slots += 1
-                continue
-            try:
-                skip = await self._poll_slot(due_wall)
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # a bug (a decoder, a stage, a sink) must not end this device
-                skip = self._failed(e)
-            # behind by more than a slot (a long outage, a suspended laptop): catch up, not burst
-            now = self.clock.now_ns()
-            behind = (now - self.offset_ns) // interval_ns + 1
-            if behind > slot:
-                self.state.skipped_slots += behind - slot
-                slot = behind
+    @property
+    def connection(self) -> object:
+        """What this device shares with others (a gateway's connection, a bus): the devices
+        of one connection are polled by one walk (``walk.py``). Alone by default."""
+        return self
+
+    @property
+    def connection_name(self) -> str:
+        return self.device.id
+
+    def _interval_ns(self) -> int:
+        return int(self.interval_s * 1e9)
+
+    def first_due_ns(self) -> int:
+        """Start the schedule: the first slot due from now (collector clock, ns)."""
+        interval_ns = self._interval_ns()
+        self._slot = math.ceil((self.clock.now_ns() - self.offset_ns) / interval_ns)
+        return self.next_due_ns()
+
+    def next_due_ns(self) -> int:
+        return self._slot * self._interval_ns() + self.offset_ns
+
+    async def poll_due(self, due_wall: float) -> int:
+        """The slot that fell due: poll the device, or skip the slot (backoff, night). Returns
+        when the next slot is due (collector clock, ns)."""
+        interval_ns = self._interval_ns()
+        due_ns = self.next_due_ns()
+        self._slot = slot = self._slot + 1
+        skip = self._skip
+        if self._told_skip:
+            skip, self._told_skip = max(skip, self._told_skip), 0
+        if skip and self.state.sleeping and not self._dark(due_ns):
+            skip = 0  # dawn: back to the full rate at once
+        if skip:
+            self._skip = skip - 1
+            self.state.skipped_slots += 1
+            return self.next_due_ns()
+        try:
+            self._skip = await self._poll_slot(due_wall)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # a bug (a decoder, a stage, a sink) must not end this device
+            self._skip = self._failed(e)
+        # behind by more than a slot (a long outage, a suspended laptop): catch up, not burst
+        behind = (self.clock.now_ns() - self.offset_ns) // interval_ns + 1
+        if behind > slot:
+            self.state.skipped_slots += behind - slot
+            self._slot = behind
+        return self.next_due_ns()
 
     async def poll_once(self) -> int:
         """Poll now and return once the reading is kept (raising if a stage or sink refused
@@ -230,7 +246,8 @@ class DevicePoller:
 
 
 class PolledSource:
-    """A source made of device pollers: one task each, started together, stopped bounded.
+    """A source made of device pollers, walked one task per shared connection (``walk.py``),
+    started together, stopped bounded.
 
     Subclasses fill ``self.pollers`` when they are built (so tools and tests can look at a
     device's poller before anything runs) and close their connections in ``_close``.
@@ -240,24 +257,29 @@ class PolledSource:
 
     def __init__(self) -> None:
         self.pollers: list[DevicePoller] = []
+        self.walks: list[ConnectionWalk] = []
         self._tasks: list[asyncio.Task[None]] = []
 
     async def _close(self) -> None:
         """Close connections once every poll task has ended."""
 
     async def start(self) -> None:
-        self._tasks = [asyncio.create_task(p.run(), name=f"poll-{p.device.id}")
-                       for p in self.pollers]
+        shared: dict[int, list[DevicePoller]] = {}  # by the connection's identity
+        for p in self.pollers:
+            shared.setdefault(id(p.connection), []).append(p)
+        self.walks = [ConnectionWalk(ps, ps[0].connection_name) for ps in shared.values()]
+        self._tasks = [asyncio.create_task(w.run(), name=f"poll {w.name}")
+                       for w in self.walks]
 
     async def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
         """Cancel every poll task and wait for them, bounded.
 
         Python 3.11's ``asyncio.wait_for`` can swallow a cancellation that arrives as the
-        awaited read completes, so one cancel may not end a task: each poller also checks a
+        awaited read completes, so one cancel may not end a task: each walk also checks a
         stop flag, and tasks still running are cancelled again until the deadline.
         """
-        for p in self.pollers:
-            p.stopping = True
+        for w in self.walks:
+            w.stopping = True
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         pending = {t for t in self._tasks if not t.done()}

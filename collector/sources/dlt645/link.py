@@ -2,8 +2,9 @@
 a time on the RS485 bus behind it.
 
 A meter answers only once the whole request has crossed the wire, and two answers at once
-would collide, so every meter on a bus takes turns through one ``PriorityLock`` (healthy
-meters first, as on a Modbus gateway). A meter's whole poll holds the lock once.
+would collide, so every meter on a bus takes turns: the meters of one link are polled by one
+walk (``collector.sources.walk``, healthy meters first, as on a Modbus gateway), and a lock
+keeps anything else (a scan) from talking across a poll. A meter's whole poll holds it once.
 
 How long to wait for an answer follows from the bus: the request's bytes at the gateway's
 baud and framing, then ``timeout_s`` for the meter to start answering (DL/T 645 allows up to
@@ -40,7 +41,6 @@ from collector.sources.dlt645.codec import (
 )
 from collector.sources.dlt645.errors import ChecksumError, FrameError, ReplyMismatch
 from collector.sources.dlt645.frame import HEADER, MAX_DATA, WILDCARD, Frame, FrameBuffer
-from collector.sources.prioritylock import LOW_PRIORITY_GRACE_S, PriorityLock
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -65,7 +65,7 @@ class Dlt645Link:
         self.host, self.port = host, port
         self.options = options or LinkOptions()
         self.label = name or f"{host}:{port}"
-        self._lock = PriorityLock()
+        self._lock = asyncio.Lock()
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._frames = FrameBuffer()
@@ -76,11 +76,9 @@ class Dlt645Link:
         self.retries = 0  # transactions sent again after a garbled answer
 
     @contextlib.asynccontextmanager
-    async def cycle(self, device: str, low_priority: bool = False) -> AsyncIterator[Bus]:
-        """Hold the bus for one meter's poll; healthy meters (not low_priority) first."""
-        if low_priority:
-            await asyncio.sleep(LOW_PRIORITY_GRACE_S)
-        await self._lock.acquire(low_priority)
+    async def cycle(self, device: str) -> AsyncIterator[Bus]:
+        """Hold the bus for one meter's poll."""
+        await self._lock.acquire()
         try:
             yield Bus(self, device)
         finally:

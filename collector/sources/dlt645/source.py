@@ -1,7 +1,7 @@
 """The DL/T 645 source: every configured meter, one poller each, one link per gateway.
 
-Scheduling, backoff, the low priority of a failing meter on a shared bus and the bounded stop
-are the generic ``collector.sources.polling`` ones, as for Modbus. A meter is powered from
+Scheduling, backoff, the low priority of a failing meter on a shared bus (``walk.py``) and the
+bounded stop are the generic ones of ``collector.sources``, as for Modbus. A meter is powered from
 the grid and never sleeps, so night mode does not apply: a silent meter at night is a fault.
 
 A poll reads the meter's identifiers one transaction after another on the bus. A block the
@@ -46,11 +46,19 @@ class Dlt645Poller(DevicePoller):
         self.plan: list[Decoder] = [decoders[di] for di in meter.poll_identifiers()]
         self.refused: dict[int, str] = {}  # identifiers the meter answered with an error
 
+    @property
+    def connection(self) -> object:
+        return self.link
+
+    @property
+    def connection_name(self) -> str:
+        return self.link.label
+
     async def read(self, due_wall: float | None = None) -> Reading:
         values: list[Value] = []
         started: dict[int, int] = {}  # when each identifier's read began (collector clock)
         try:
-            async with self.link.cycle(self.meter.id, low_priority=self.low_priority) as bus:
+            async with self.link.cycle(self.meter.id) as bus:
                 self.note_late(due_wall)
                 for decoder in list(self.plan):
                     started[decoder.ident.di] = self.clock.now_ns()

@@ -1,13 +1,15 @@
 """Modbus TCP edge of the collector: one connection per host:port, requests serialised.
 
-Many devices behind one gateway share its connection. A gateway answers one request at a time,
-so a lock serialises them; a device's whole poll (its "cycle") holds the lock once. The gateway
+Many devices behind one gateway share its connection. A gateway answers one request at a time:
+the devices of one endpoint are polled by one walk (``collector.sources.walk``), one after
+another, and a lock keeps anything else (discovery tools, scans) from talking across a poll; a
+device's whole poll (its "cycle") holds the lock once. The gateway
 workarounds peer systems need are options here: a pause after connecting (Huawei dongles), a
 pause between requests, closing the connection after every cycle (single-master devices), and
 one retry on exception 6 (device busy).
 
 A dead unit id costs a full timeout each time it is asked. Two things keep it from stalling the
-others: its poller backs off (fewer asks), and the lock serves healthy devices first, so a
+others: its poller backs off (fewer asks), and the walk polls healthy devices first, so a
 failing device's timeout falls after the healthy polls due at the same instant, not before.
 
 The connection is our own lean MBAP client (``mbap.py``); its outcomes (exception answers,
@@ -32,7 +34,6 @@ from collector.sources.modbus.mbap import (
     connect,
 )
 from collector.sources.modbus.plan import Read
-from collector.sources.prioritylock import LOW_PRIORITY_GRACE_S, PriorityLock
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class ModbusEndpoint:
         self.timeout_s = self.options.timeout_s
         self.label = name or f"{host}:{port}"
         self._conn: MbapConnection | None = None
-        self._lock = PriorityLock()
+        self._lock = asyncio.Lock()
         self._last_request_end = 0.0
         self.connects = 0  # successful connects; close_after_cycle makes one per cycle
         self.busy_retries = 0
@@ -84,9 +85,9 @@ class ModbusEndpoint:
         else:
             log.debug("%s: another unparsable answer (%s)", self.label, text)
 
-    def cycle(self, device: str, low_priority: bool = False) -> _CycleHold:
-        """``async with``: hold the connection for one device's poll; healthy devices first."""
-        return _CycleHold(self, device, low_priority)
+    def cycle(self, device: str) -> _CycleHold:
+        """``async with``: hold the connection for one device's poll."""
+        return _CycleHold(self, device)
 
     async def read(self, device: str, unit: int, r: Read) -> list[int]:
         """Read ``r`` from unit ``unit`` in a cycle of its own (discovery, scans)."""
@@ -195,17 +196,14 @@ class ModbusEndpoint:
 class _CycleHold:
     """The async context manager of ``ModbusEndpoint.cycle`` (a class: it runs every poll)."""
 
-    __slots__ = ("_cycle", "_endpoint", "_low")
+    __slots__ = ("_cycle", "_endpoint")
 
-    def __init__(self, endpoint: ModbusEndpoint, device: str, low: bool) -> None:
+    def __init__(self, endpoint: ModbusEndpoint, device: str) -> None:
         self._endpoint = endpoint
-        self._low = low
         self._cycle = Cycle(endpoint, device)
 
     async def __aenter__(self) -> Cycle:
-        if self._low:
-            await asyncio.sleep(LOW_PRIORITY_GRACE_S)
-        await self._endpoint._lock.acquire(self._low)
+        await self._endpoint._lock.acquire()
         return self._cycle
 
     async def __aexit__(self, *exc: object) -> None:

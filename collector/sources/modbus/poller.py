@@ -34,11 +34,19 @@ class ModbusPoller(DevicePoller):
         super().__init__(*args, **kwargs)
         self.decoder, self.endpoint = decoder, endpoint
 
+    @property
+    def connection(self) -> object:
+        return self.endpoint
+
+    @property
+    def connection_name(self) -> str:
+        return self.endpoint.label
+
     async def read(self, due_wall: float | None = None) -> Reading:
         return made(await self.take(due_wall))
 
     async def take(self, due_wall: float | None = None) -> Reading | Deferred:
-        async with self.endpoint.cycle(self.device.id, low_priority=self.low_priority) as conn:
+        async with self.endpoint.cycle(self.device.id) as conn:
             self.note_late(due_wall)
             blocks = await conn.read_blocks(self.device.unit_id, self.decoder.reads)
         answers = Answers(self, self.decoder, blocks, self.clock.now_ns())
@@ -87,7 +95,7 @@ class DiscoveringPoller(ModbusPoller):
 
     async def _discover(self) -> None:
         dev = self.device
-        async with self.endpoint.cycle(dev.id, low_priority=self.low_priority) as conn:
+        async with self.endpoint.cycle(dev.id) as conn:
             async def read(address: int, count: int) -> list[int] | None:
                 try:
                     return await conn.read(dev.unit_id, Read("holding", address, count))
