@@ -107,9 +107,12 @@ class _Strings:
         self.live = values_of([f for _, f in self.in_use])
         self.idle = values_of([f for _, f in self.unused])
 
-    def use(self, x: tuple[int, str]) -> None:
-        self.unused.remove(x)
-        self.in_use.append(x)
+    def use(self, xs: list[tuple[int, str]]) -> None:
+        """These strings carry current now: in use from here on (getters made once for all:
+        a device's first reading finds most of its strings at once)."""
+        for x in xs:
+            self.unused.remove(x)
+        self.in_use += xs
         self.in_use.sort()
         self._getters()
 
@@ -178,10 +181,9 @@ class StringDetector:
         for _, f in strings.unused:  # a string is in use once it has carried current
             v = fields.get(f)
             if v is not None and v >= lo and (not quality or f not in quality):
-                for x in list(strings.unused):  # this one, and any other that carries now
-                    v = fields.get(x[1])
-                    if v is not None and v >= lo and (not quality or x[1] not in quality):
-                        strings.use(x)
+                strings.use([x for x in strings.unused  # this one, and any other carrying
+                             if (v := fields.get(x[1])) is not None and v >= lo
+                             and (not quality or x[1] not in quality)])
                 break
         in_use = strings.in_use
         if len(in_use) < 2:

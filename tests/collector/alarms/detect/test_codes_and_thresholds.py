@@ -95,3 +95,19 @@ def test_any_of_several_fields_and_only_good_values_count() -> None:
     assert lc.open[("inv-01", "volts")].ended_ns is None  # one phase still in the band
     det.check(inverter("inv-01", NOON + 3 * S, v_ac_l1_v=230.0, v_ac_l2_v=249.0), lc)
     assert lc.open[("inv-01", "volts")].ended_ns == NOON + 3 * S
+
+
+def test_devices_with_one_field_set_share_a_plan_and_each_keeps_its_own_duration() -> None:
+    cfg = config({"thresholds": [{"id": "volts", "fields": ["v_ac_l1_v", "v_ac_l2_v"],
+                                  "above": 253, "clear": 250, "for_s": 60, "name": "V high",
+                                  "name_zh": "电压高"}]})
+    lc, det = lifecycle(cfg), ThresholdDetector(cfg.alarms.thresholds)
+    det.check(inverter("inv-01", NOON, v_ac_l1_v=260.0, v_ac_l2_v=230.0), lc)
+    det.check(inverter("inv-02", NOON + 30 * S, v_ac_l1_v=260.0, v_ac_l2_v=230.0), lc)
+    det.check(inverter("inv-03", NOON, v_ac_l1_v=230.0), lc)  # another field set
+    assert det._plans["inv-01"] is det._plans["inv-02"] is not det._plans["inv-03"]
+    det.check(inverter("inv-01", NOON + 60 * S, v_ac_l1_v=260.0, v_ac_l2_v=230.0), lc)
+    det.check(inverter("inv-02", NOON + 60 * S, v_ac_l1_v=260.0, v_ac_l2_v=230.0), lc)
+    det.check(inverter("inv-03", NOON + 60 * S, v_ac_l1_v=260.0), lc)
+    # inv-01's 60 s are up, inv-02's are not; inv-03 judged by its one field, only now beyond
+    assert [t.alarm.device for t in lc.drain()] == ["inv-01"]
