@@ -268,7 +268,7 @@ class PolledSource:
         for p in self.pollers:
             shared.setdefault(id(p.connection), []).append(p)
         self.walks = [ConnectionWalk(ps, ps[0].connection_name) for ps in shared.values()]
-        self._tasks = [asyncio.create_task(w.run(), name=f"poll {w.name}")
+        self._tasks = [asyncio.create_task(w.run(), name=f"poll-{w.name}")
                        for w in self.walks]
 
     async def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
