@@ -60,6 +60,8 @@ class Window:
         self.polls = 0
         self.failed = 0
         self.late: list[float] = []
+        self.late_due: list[float] = []  # the due instant of each poll in ``late``
+        self.cpu_marks: list[tuple[float, float]] = []  # (wall, process CPU) each second
         self.cpu0: float | None = None
         self.cpu1: float | None = None
         self.done = False  # the loops end on this: pymodbus can turn a cancel into an error
@@ -85,15 +87,39 @@ class Window:
             if ok:
                 self.polls += 1
                 self.late.append(late_s)
+                self.late_due.append(due)
             else:
                 self.failed += 1
 
     async def _watch_loop(self) -> None:
-        """How late a 20 ms sleep wakes: the event loop's stalls (blocking calls, GC)."""
+        """How late a 20 ms sleep wakes: the event loop's stalls (blocking calls, GC); and the
+        process's CPU time once a second, for the timeline."""
         while True:
             t = time.perf_counter()
+            if not self.cpu_marks or time.time() - self.cpu_marks[-1][0] >= 1.0:
+                self.cpu_marks.append((time.time(), time.process_time()))
             await asyncio.sleep(0.02)
             self.loop_lag.append(time.perf_counter() - t - 0.02)
+
+    def seconds(self) -> list[dict[str, Any]]:
+        """The window second by second (by due instant): polls, their lateness, this
+        process's CPU. With the CPU that the processes beside took in each second (the
+        benchmark adds it), it says when the schedule slipped and who had the cores then."""
+        by: dict[int, list[float]] = {}
+        for due, late in zip(self.late_due, self.late, strict=True):
+            by.setdefault(int(due - self.t0), []).append(late)
+        marks = self.cpu_marks
+        out = []
+        for k in range(int(self.duration_s)):
+            late = sorted(by.get(k, [])) or [math.nan]
+            t = self.t0 + k
+            inside = [m for m in marks if t <= m[0] <= t + 1.5]
+            cores = round((inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0]), 2) \
+                if len(inside) >= 2 and inside[-1][0] > inside[0][0] else None
+            out.append({"second": k, "polls": len(by.get(k, [])),
+                        "late_p99_ms": round(_p99(late) * 1000, 1),
+                        "late_max_ms": round(late[-1] * 1000, 1), "cores": cores})
+        return out
 
     async def run(self, extra: Callable[[str], None] | None = None) -> None:
         self.arm()
@@ -104,6 +130,7 @@ class Window:
             extra("start")
         await asyncio.sleep(max(0.0, self.t1 - time.time()))
         self.cpu1 = time.process_time()
+        self.cpu_marks.append((time.time(), self.cpu1))  # the timeline's last second
         watch.cancel()
         if extra:
             extra("end")
@@ -130,6 +157,7 @@ class Window:
             "cpu_per_poll_us": round(cpu / self.polls * 1e6, 1) if self.polls else None,
             "rss_mb": round(_rss_kb() / 1024, 1),
             "window_wall": [round(self.t0, 3), round(self.t1, 3)],
+            "by_second": self.seconds(),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         }
 

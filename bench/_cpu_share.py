@@ -61,3 +61,12 @@ class CpuSampler:
             return {}
         (a, first), (b, last) = inside[0], inside[-1]
         return {name: round((last[name] - first[name]) / (b - a), 2) for name in self.groups}
+
+    def cores_by_second(self, t0: float, seconds: int) -> dict[str, list[float | None]]:
+        """Each group's cores in each whole second from ``t0`` (None: too few samples)."""
+        out: dict[str, list[float | None]] = {name: [] for name in self.groups}
+        for k in range(seconds):
+            share = self.cores(t0 + k, t0 + k + 1.5)  # samples are half a second apart
+            for name in self.groups:
+                out[name].append(share.get(name))
+        return out

@@ -109,6 +109,12 @@ def fleet_row(tmp: Path, influx_url: str, n: int, interval_s: float,
                 # device polled and its lasting state built (the collector freezes its heap)
                 run = run_client(mode, config, 2 * interval_s + 2.0, duration_s)
             run["beside_cores"] = beside.cores(*run["window_wall"])
+            by_second = run["by_second"]
+            beside_s = beside.cores_by_second(run["window_wall"][0], len(by_second))
+            for k, second in enumerate(by_second):
+                second.update({f"{name}_cores": v[k] for name, v in beside_s.items()})
+            if influxd_pid is not None:
+                run["late_by_store_load"] = late_by_store_load(by_second)
             # the machine is shared: how loaded it was, over the last minute, as this run ended
             run["load_average_1min"] = round(os.getloadavg()[0], 2)
             row["runs"].append({"client": mode, **run})
@@ -124,6 +130,25 @@ def fleet_row(tmp: Path, influx_url: str, n: int, interval_s: float,
         if mode in row and floor and row[mode]["cpu_per_poll_us"]:
             row[f"{mode}_vs_floor"] = round(row[mode]["cpu_per_poll_us"] / floor, 2)
     return row
+
+
+BUSY_STORE_CORES = 0.9  # influxd at this or more: the two cores are as good as full
+
+
+def late_by_store_load(by_second: list[dict[str, Any]]) -> dict[str, Any]:
+    """The window's seconds split by what influxd took in them: the worst lateness of the
+    polls due in the seconds it took nearly a core, and in the others. On two cores shared
+    with the fleet's servers, that is when the collector could not have the CPU it needs."""
+    out: dict[str, Any] = {"influxd_busy_cores": BUSY_STORE_CORES}
+    for name, busy in (("influxd_busy", True), ("influxd_not_busy", False)):
+        secs = [s for s in by_second if s.get("influxd_cores") is not None
+                and (s["influxd_cores"] >= BUSY_STORE_CORES) == busy and s["polls"]]
+        out[name] = {"seconds": len(secs),
+                     "late_max_ms": max((s["late_max_ms"] for s in secs), default=None),
+                     "client_cores_mean": round(statistics.fmean(
+                         c for s in secs if (c := s["cores"]) is not None), 2)
+                     if any(s["cores"] is not None for s in secs) else None}
+    return out
 
 
 def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
