@@ -92,7 +92,7 @@ class ConnectionWalk:
             wait = due_wall - time.time()
             if wait > 0:
                 await asyncio.sleep(min(wait, self._max_sleep_s))
-                continue  # the order is chosen again: it may have changed meanwhile
+                continue  # chosen again: the clock moved, a healthy slot may be due now
             _, _, poller = heapq.heappop(queue)
             try:
                 next_ns = await poller.poll_due(due_wall)
