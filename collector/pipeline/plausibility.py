@@ -84,8 +84,7 @@ class PlausibilityStage:
         self.rejected: dict[str, int] = {}  # device -> values stored as invalid
         self._logged: dict[str, set[str]] = {}  # device -> fields warned about, until good
         self._plans: dict[str, tuple[int, Inside]] = {}  # device -> (planned at ts, fast pass)
-        # (the rating's bounds, how many resolved, field names) -> a plan devices share
-        self._shared: dict[tuple[int, int, tuple[str, ...]], tuple[int, Inside]] = {}
+        self._shared: dict[SharedKey, tuple[int, Inside]] = {}  # a plan devices share
 
     def process(self, readings: list[Reading]) -> list[Reading]:
         plans = self._plans
@@ -120,7 +119,7 @@ class PlausibilityStage:
         if known is None or r.device in self._logged:
             self._plans.pop(r.device, None)  # "plausible again" is the exact check's to log
             return
-        key = (id(known), len(known), tuple(r.fields))
+        key = _shared_key(known, r)
         plan = self._shared.get(key)
         if plan is None or plan[0] > r.ts_ns:
             if len(self._shared) >= _SHARED_MAX:
@@ -154,7 +153,7 @@ class PlausibilityStage:
         known = self._bounds_of(r.device)
         if known is None:
             return None
-        plan = self._shared.get((id(known), len(known), tuple(r.fields)))
+        plan = self._shared.get(_shared_key(known, r))
         if plan is not None:
             self._plans[r.device] = plan
         return plan
@@ -215,6 +214,15 @@ class PlausibilityStage:
                             r.device, r.plant, name, value, b.lo, b.high(r.ts_ns))
         self.rejected[r.device] = self.rejected.get(r.device, 0) + len(bad)
         return r._replace(fields=fields, quality=quality)
+
+
+SharedKey = tuple[int, int, tuple[str, ...]]
+
+
+def _shared_key(known: dict[str, Bound | None], r: Reading) -> SharedKey:
+    """What a plan depends on: the rating's bounds (one dict per rating, kept as long as the
+    stage), how many of them are resolved (they only grow), and the reading's field names."""
+    return id(known), len(known), tuple(r.fields)
 
 
 _MISSING = Bound(0.0, 0.0)  # a sentinel for "not resolved yet" (distinct from None: no rule)

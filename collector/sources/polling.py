@@ -20,6 +20,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from collector.batching import Deferred, PollBatcher
 from collector.errors import SourceError
@@ -52,6 +53,12 @@ class DeviceState:
     late_s: deque[float] = field(default_factory=lambda: deque(maxlen=LATE_KEPT))
     sleeping: bool = False  # silent at night: expected, not a failure
     night_polls: int = 0  # polls that found it asleep
+
+
+class SharedConnection(Protocol):
+    """A connection several devices take turns on (``ModbusEndpoint``, ``Dlt645Link``)."""
+
+    label: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +94,9 @@ class DevicePoller:
         # the batch tells the outcome (_told) instead of this task waiting for it
         self.batcher = emit if isinstance(emit, PollBatcher) else None
         self._told_skip = 0  # slots to skip: a batch said the last reading was not kept
+        # what this device shares with others (a gateway's connection, a bus), set by its
+        # protocol: the devices of one connection are polled by one walk (walk.py)
+        self.connection: SharedConnection | None = None
         self._slot = 0  # the next slot (first_due_ns starts the count)
         self._skip = 0  # slots still to skip: backoff, night
 
@@ -112,16 +122,6 @@ class DevicePoller:
     def _dark(self, t_ns: int) -> bool:
         n = self.night
         return n is not None and is_night(n.latitude, n.longitude, t_ns, n.below_deg)
-
-    @property
-    def connection(self) -> object:
-        """What this device shares with others (a gateway's connection, a bus): the devices
-        of one connection are polled by one walk (``walk.py``). Alone by default."""
-        return self
-
-    @property
-    def connection_name(self) -> str:
-        return self.device.id
 
     def _interval_ns(self) -> int:
         return int(self.interval_s * 1e9)
@@ -266,8 +266,9 @@ class PolledSource:
     async def start(self) -> None:
         shared: dict[int, list[DevicePoller]] = {}  # by the connection's identity
         for p in self.pollers:
-            shared.setdefault(id(p.connection), []).append(p)
-        self.walks = [ConnectionWalk(ps, ps[0].connection_name) for ps in shared.values()]
+            shared.setdefault(id(p.connection or p), []).append(p)
+        self.walks = [ConnectionWalk(ps, c.label if (c := ps[0].connection) else ps[0].device.id)
+                      for ps in shared.values()]
         self._tasks = [asyncio.create_task(w.run(), name=f"poll-{w.name}")
                        for w in self.walks]
 

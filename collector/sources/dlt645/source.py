@@ -42,17 +42,10 @@ class Dlt645Poller(DevicePoller):
                  decoders: dict[int, Decoder], mapping: MeterMapping, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.meter, self.link, self.mapping = meter, link, mapping
+        self.connection = link  # the meters on its bus are walked by one task
         self._decoders = decoders
         self.plan: list[Decoder] = [decoders[di] for di in meter.poll_identifiers()]
         self.refused: dict[int, str] = {}  # identifiers the meter answered with an error
-
-    @property
-    def connection(self) -> object:
-        return self.link
-
-    @property
-    def connection_name(self) -> str:
-        return self.link.label
 
     async def read(self, due_wall: float | None = None) -> Reading:
         values: list[Value] = []

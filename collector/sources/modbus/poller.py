@@ -33,14 +33,7 @@ class ModbusPoller(DevicePoller):
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.decoder, self.endpoint = decoder, endpoint
-
-    @property
-    def connection(self) -> object:
-        return self.endpoint
-
-    @property
-    def connection_name(self) -> str:
-        return self.endpoint.label
+        self.connection = endpoint  # its devices are walked by one task
 
     async def read(self, due_wall: float | None = None) -> Reading:
         return made(await self.take(due_wall))
